@@ -1,0 +1,193 @@
+// Package config holds the process settings of the stagecoach bot, read from
+// STAGECOACH_* environment variables. There is one struct per subsystem; every
+// field's comment gives its meaning and default, and Settings lists each
+// variable once, so loading, `bot --help` and the README table cannot drift.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole process configuration.
+type Config struct {
+	HTTP   HTTP
+	Store  Store
+	GitHub GitHub
+	Pulumi Pulumi
+	Jobs   Jobs
+	Log    Log
+}
+
+// HTTP configures the webhook server.
+type HTTP struct {
+	// Addr is the address the server listens on. Default ":8080".
+	Addr string
+	// WebhookSecret verifies X-Hub-Signature-256 on every delivery. Required by `serve`;
+	// no default. Read from STAGECOACH_WEBHOOK_SECRET or the file STAGECOACH_WEBHOOK_SECRET_FILE names.
+	WebhookSecret string
+	// RepoAllowlist holds owner/repo globs (path.Match syntax, case-insensitive); events from
+	// other repositories are acknowledged and dropped. Default: empty, meaning every repository.
+	RepoAllowlist []string
+	// PublicURL is the externally reachable base URL of this bot, used for links to logs and
+	// the status page in comments. Default: empty (no links).
+	PublicURL string
+	// ShutdownTimeout bounds how long a graceful stop waits for requests and running jobs. Default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// Store configures the state database.
+type Store struct {
+	// DataDir holds the SQLite database, the Pulumi file backend and work directories. Default "./.stagecoach".
+	DataDir string
+	// DatabaseURL selects the database: empty or "sqlite:///path" for SQLite (default
+	// <DataDir>/stagecoach.db), "postgres://…" for Postgres shared by several replicas.
+	DatabaseURL string
+}
+
+// GitHub configures the GitHub App client.
+type GitHub struct {
+	// AppID is the GitHub App's numeric id. Default 0 (unset: jobs that call GitHub fail until set).
+	AppID int64
+	// PrivateKey is the App's PEM private key, from STAGECOACH_GITHUB_PRIVATE_KEY or the file
+	// STAGECOACH_GITHUB_PRIVATE_KEY_FILE names. Never logged. No default.
+	PrivateKey []byte
+	// PrivateKeySource says where PrivateKey came from, for doctor output ("env", a file path, or "").
+	PrivateKeySource string
+	// APIURL is the REST API base URL. Default "https://api.github.com/"; set it for GitHub
+	// Enterprise Server ("https://HOST/api/v3/") and in tests.
+	APIURL string
+	// AppSlug is the App's URL name; the bot ignores events sent by "<slug>[bot]". Default: looked
+	// up from the API at start.
+	AppSlug string
+	// MaxRetries is how often a failed API call (5xx, network error, rate limit) is retried. Default 4.
+	MaxRetries int
+	// MaxRetryWait is the longest a single retry waits for a rate limit to reset; longer waits
+	// are handed back to the job, which is snoozed until the reset. Default 1m.
+	MaxRetryWait time.Duration
+}
+
+// Pulumi configures the engine.
+type Pulumi struct {
+	// Command is the path of the pulumi CLI. Default: `pulumi` on PATH, else the pinned v3.274.1
+	// from the user cache directory, downloaded or built on first use.
+	Command string
+	// BackendURL is the Pulumi state backend. Default "file://<DataDir>/state".
+	BackendURL string
+	// SecretsProvider encrypts stack secrets: "passphrase" or a provider URL such as "awskms://…".
+	// Default "passphrase".
+	SecretsProvider string
+	// Passphrase unlocks the passphrase secrets provider, from PULUMI_CONFIG_PASSPHRASE or the file
+	// PULUMI_CONFIG_PASSPHRASE_FILE names. Never logged. No default.
+	Passphrase string
+	// MaxConcurrentOperations caps concurrent Pulumi processes in this replica. Default 2.
+	MaxConcurrentOperations int
+}
+
+// Jobs configures the durable job queue.
+type Jobs struct {
+	// Workers is the number of jobs this replica runs at once. Default 8.
+	Workers int
+	// RetentionPeriod is how long finished jobs and processed deliveries stay in the database. Default 168h (7 days).
+	RetentionPeriod time.Duration
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string
+	// Format is "json" or "text". Default "json".
+	Format string
+}
+
+// SQLitePath reports the SQLite database file and true when the store is SQLite.
+func (s Store) SQLitePath() (string, bool) {
+	switch {
+	case s.DatabaseURL == "":
+		return filepath.Join(s.DataDir, "stagecoach.db"), true
+	case strings.HasPrefix(s.DatabaseURL, "sqlite://"):
+		return strings.TrimPrefix(s.DatabaseURL, "sqlite://"), true
+	}
+	return "", false
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.HTTP.Addr == "" {
+		add("STAGECOACH_ADDR: must not be empty")
+	}
+	for _, g := range c.HTTP.RepoAllowlist {
+		if _, err := path.Match(g, "a/b"); err != nil || !strings.Contains(g, "/") {
+			add("STAGECOACH_REPO_ALLOWLIST: %q is not an owner/repo glob", g)
+		}
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("STAGECOACH_PUBLIC_URL: %q is not an absolute URL", c.HTTP.PublicURL)
+		}
+	}
+	if c.Store.DataDir == "" {
+		add("STAGECOACH_DATA_DIR: must not be empty")
+	}
+	if u := c.Store.DatabaseURL; u != "" && !strings.HasPrefix(u, "sqlite://") &&
+		!strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		add("STAGECOACH_DATABASE_URL: %q must start with postgres:// or sqlite://", redactURL(u))
+	}
+	if u, err := url.Parse(c.GitHub.APIURL); err != nil || u.Scheme == "" || u.Host == "" {
+		add("STAGECOACH_GITHUB_API_URL: %q is not an absolute URL", c.GitHub.APIURL)
+	}
+	if c.GitHub.AppID < 0 {
+		add("STAGECOACH_GITHUB_APP_ID: must be positive")
+	}
+	if c.GitHub.AppID > 0 && len(c.GitHub.PrivateKey) == 0 {
+		add("STAGECOACH_GITHUB_PRIVATE_KEY_FILE: the App id is set but no private key is; set STAGECOACH_GITHUB_PRIVATE_KEY_FILE or STAGECOACH_GITHUB_PRIVATE_KEY")
+	}
+	if c.GitHub.MaxRetries < 0 {
+		add("STAGECOACH_GITHUB_MAX_RETRIES: must not be negative")
+	}
+	if c.Pulumi.MaxConcurrentOperations < 1 {
+		add("STAGECOACH_MAX_CONCURRENT_OPERATIONS: must be at least 1")
+	}
+	if c.Pulumi.BackendURL == "" {
+		add("STAGECOACH_PULUMI_BACKEND_URL: must not be empty")
+	}
+	if c.Jobs.Workers < 1 {
+		add("STAGECOACH_WORKERS: must be at least 1")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("STAGECOACH_LOG_LEVEL: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		add("STAGECOACH_LOG_FORMAT: %q is not one of json, text", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateServe adds the checks only `bot serve` needs to Validate.
+func (c Config) ValidateServe() error {
+	err := c.Validate()
+	if c.HTTP.WebhookSecret == "" {
+		err = errors.Join(err, errors.New("no webhook secret: set STAGECOACH_WEBHOOK_SECRET (or STAGECOACH_WEBHOOK_SECRET_FILE) to the secret configured on the GitHub App's webhook, e.g. `export STAGECOACH_WEBHOOK_SECRET=$(openssl rand -hex 32)`"))
+	}
+	return err
+}
+
+// redactURL removes a password from a URL so it can be printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,203 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Setting is one environment variable the bot reads.
+type Setting struct {
+	// Env is the variable's name.
+	Env string
+	// Default is the value used when the variable is unset, as shown to users.
+	Default string
+	// Help says what the setting does.
+	Help string
+	// Secret marks values that are never printed.
+	Secret bool
+	set    func(c *Config, v string) error
+}
+
+// Settings lists every environment variable, in the order the README documents them.
+func Settings() []Setting {
+	return []Setting{
+		{Env: "STAGECOACH_ADDR", Default: ":8080", Help: "HTTP listen address for webhooks, health, metrics and the status page",
+			set: func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
+		{Env: "STAGECOACH_WEBHOOK_SECRET", Help: "secret that signs GitHub webhooks (X-Hub-Signature-256); `serve` refuses to start without it", Secret: true,
+			set: func(c *Config, v string) error { c.HTTP.WebhookSecret = v; return nil }},
+		{Env: "STAGECOACH_WEBHOOK_SECRET_FILE", Help: "file holding the webhook secret (used when STAGECOACH_WEBHOOK_SECRET is unset)",
+			set: func(c *Config, v string) error { return readFileInto(&c.HTTP.WebhookSecret, v, true) }},
+		{Env: "STAGECOACH_REPO_ALLOWLIST", Default: "(all)", Help: "comma-separated owner/repo globs; events from other repositories are acknowledged and dropped",
+			set: func(c *Config, v string) error { c.HTTP.RepoAllowlist = splitList(v); return nil }},
+		{Env: "STAGECOACH_PUBLIC_URL", Help: "external base URL of the bot, for links to logs in comments",
+			set: func(c *Config, v string) error { c.HTTP.PublicURL = strings.TrimRight(v, "/"); return nil }},
+		{Env: "STAGECOACH_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful stop waits for requests and running jobs",
+			set: func(c *Config, v string) error { return parseDuration(&c.HTTP.ShutdownTimeout, v) }},
+		{Env: "STAGECOACH_DATA_DIR", Default: "./.stagecoach", Help: "directory for the SQLite database, the file state backend and work directories",
+			set: func(c *Config, v string) error { c.Store.DataDir = v; return nil }},
+		{Env: "STAGECOACH_DATABASE_URL", Default: "(SQLite in the data dir)", Help: "postgres://… to share one Postgres between replicas, or sqlite:///path", Secret: true,
+			set: func(c *Config, v string) error { c.Store.DatabaseURL = v; return nil }},
+		{Env: "STAGECOACH_GITHUB_APP_ID", Help: "the GitHub App's id",
+			set: func(c *Config, v string) error { return parseInt64(&c.GitHub.AppID, v) }},
+		{Env: "STAGECOACH_GITHUB_PRIVATE_KEY", Help: "the App's PEM private key itself", Secret: true,
+			set: func(c *Config, v string) error {
+				c.GitHub.PrivateKey = []byte(v)
+				c.GitHub.PrivateKeySource = "env"
+				return nil
+			}},
+		{Env: "STAGECOACH_GITHUB_PRIVATE_KEY_FILE", Help: "file holding the App's PEM private key (used when STAGECOACH_GITHUB_PRIVATE_KEY is unset)",
+			set: func(c *Config, v string) error {
+				var s string
+				if err := readFileInto(&s, v, false); err != nil {
+					return err
+				}
+				c.GitHub.PrivateKey, c.GitHub.PrivateKeySource = []byte(s), v
+				return nil
+			}},
+		{Env: "STAGECOACH_GITHUB_API_URL", Default: "https://api.github.com/", Help: "GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3/)",
+			set: func(c *Config, v string) error { c.GitHub.APIURL = v; return nil }},
+		{Env: "STAGECOACH_GITHUB_APP_SLUG", Default: "(looked up)", Help: "the App's slug; events from <slug>[bot] are ignored",
+			set: func(c *Config, v string) error { c.GitHub.AppSlug = v; return nil }},
+		{Env: "STAGECOACH_GITHUB_MAX_RETRIES", Default: "4", Help: "retries of a GitHub API call on 5xx, network errors and rate limits",
+			set: func(c *Config, v string) error { return parseInt(&c.GitHub.MaxRetries, v) }},
+		{Env: "STAGECOACH_GITHUB_MAX_RETRY_WAIT", Default: "1m", Help: "longest in-call wait for a rate limit; longer waits snooze the job until the reset",
+			set: func(c *Config, v string) error { return parseDuration(&c.GitHub.MaxRetryWait, v) }},
+		{Env: "STAGECOACH_PULUMI_COMMAND", Default: "(pulumi on PATH, else pinned v3.274.1)", Help: "path of the pulumi CLI",
+			set: func(c *Config, v string) error { c.Pulumi.Command = v; return nil }},
+		{Env: "STAGECOACH_PULUMI_BACKEND_URL", Default: "file://<data dir>/state", Help: "Pulumi state backend URL (file://, s3://, https://api.pulumi.com …)",
+			set: func(c *Config, v string) error { c.Pulumi.BackendURL = v; return nil }},
+		{Env: "STAGECOACH_SECRETS_PROVIDER", Default: "passphrase", Help: "Pulumi secrets provider: passphrase, or a URL such as awskms://…",
+			set: func(c *Config, v string) error { c.Pulumi.SecretsProvider = v; return nil }},
+		{Env: "PULUMI_CONFIG_PASSPHRASE", Help: "passphrase for the passphrase secrets provider", Secret: true,
+			set: func(c *Config, v string) error { c.Pulumi.Passphrase = v; return nil }},
+		{Env: "PULUMI_CONFIG_PASSPHRASE_FILE", Help: "file holding the passphrase (used when PULUMI_CONFIG_PASSPHRASE is unset)",
+			set: func(c *Config, v string) error { return readFileInto(&c.Pulumi.Passphrase, v, true) }},
+		{Env: "STAGECOACH_MAX_CONCURRENT_OPERATIONS", Default: "2", Help: "Pulumi processes this replica runs at once",
+			set: func(c *Config, v string) error { return parseInt(&c.Pulumi.MaxConcurrentOperations, v) }},
+		{Env: "STAGECOACH_WORKERS", Default: "8", Help: "jobs this replica works at once",
+			set: func(c *Config, v string) error { return parseInt(&c.Jobs.Workers, v) }},
+		{Env: "STAGECOACH_RETENTION", Default: "168h", Help: "how long finished jobs and processed deliveries are kept (redeliveries within it are recognised)",
+			set: func(c *Config, v string) error { return parseDuration(&c.Jobs.RetentionPeriod, v) }},
+		{Env: "STAGECOACH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
+			set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
+		{Env: "STAGECOACH_LOG_FORMAT", Default: "json", Help: "json or text",
+			set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	}
+}
+
+// defaults returns the configuration used when no variable is set.
+func defaults() Config {
+	return Config{
+		HTTP:   HTTP{Addr: ":8080", ShutdownTimeout: 30 * time.Second},
+		Store:  Store{DataDir: "./.stagecoach"},
+		GitHub: GitHub{APIURL: "https://api.github.com/", MaxRetries: 4, MaxRetryWait: time.Minute},
+		Pulumi: Pulumi{SecretsProvider: "passphrase", MaxConcurrentOperations: 2},
+		Jobs:   Jobs{Workers: 8, RetentionPeriod: 7 * 24 * time.Hour},
+		Log:    Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads the configuration from getenv, applies defaults, and reports every unparseable
+// value at once. It does not call Validate.
+func Load(getenv func(string) string) (Config, error) {
+	c := defaults()
+	var errs []error
+	for _, s := range Settings() {
+		v := strings.TrimSpace(getenv(s.Env))
+		if v == "" {
+			continue
+		}
+		// A direct value wins over its _FILE variant.
+		if base, ok := strings.CutSuffix(s.Env, "_FILE"); ok && strings.TrimSpace(getenv(base)) != "" {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Env, err))
+		}
+	}
+	if c.Pulumi.BackendURL == "" {
+		abs, err := filepath.Abs(filepath.Join(c.Store.DataDir, "state"))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STAGECOACH_DATA_DIR: %w", err))
+		}
+		c.Pulumi.BackendURL = "file://" + filepath.ToSlash(abs)
+	}
+	return c, errors.Join(errs...)
+}
+
+// WriteHelp prints every setting with its default, for `--help`.
+func WriteHelp(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	for _, s := range Settings() {
+		d := s.Default
+		if d == "" {
+			d = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Env, d, s.Help)
+	}
+	tw.Flush()
+}
+
+func readFileInto(dst *string, name string, trim bool) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	s := string(b)
+	if trim {
+		s = strings.TrimSpace(s)
+	}
+	if s == "" {
+		return fmt.Errorf("%s is empty", name)
+	}
+	*dst = s
+	return nil
+}
+
+func parseDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s or 5m", v)
+	}
+	if d < 0 {
+		return fmt.Errorf("%q must not be negative", v)
+	}
+	*dst = d
+	return nil
+}
+
+func parseInt(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	*dst = n
+	return nil
+}
+
+func parseInt64(dst *int64, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	*dst = n
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

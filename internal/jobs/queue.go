@@ -1,0 +1,199 @@
+// Package jobs runs every piece of stagecoach's work as a durable River job, on
+// SQLite or Postgres. A job survives restarts, is retried with backoff, can be
+// cancelled, and is unique where it must not run twice. With several replicas on
+// one Postgres each job is worked by exactly one of them.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// Config configures the queue.
+type Config struct {
+	// Workers is how many jobs this replica works at once. Default 8.
+	Workers int
+	// Retention is how long completed, cancelled and discarded jobs are kept. Default 168h.
+	Retention time.Duration
+	// PollInterval is how often idle workers look for new jobs when no notification
+	// arrives (SQLite always polls). Default 1s; at least 100ms.
+	PollInterval time.Duration
+	// PeriodicJobs run on the elected leader only.
+	PeriodicJobs []*river.PeriodicJob
+	// Middleware wraps every job (metrics, logging).
+	Middleware []rivertype.Middleware
+	// ID names this replica in River's tables. Default: River picks one.
+	ID string
+}
+
+// worker is the part of a River client the queue drives; its transaction type differs
+// between the pgx and database/sql drivers, so it is held behind this interface.
+type worker interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
+// Queue inserts jobs and works them.
+type Queue struct {
+	// inserter is a database/sql River client on both engines, so a job can be
+	// inserted in the same transaction as the store's own rows.
+	inserter *river.Client[*sql.Tx]
+	worker   worker
+	store    *store.Store
+	logger   *slog.Logger
+	running  atomic.Bool
+}
+
+// New builds a queue over st that works the jobs registered in workers.
+func New(st *store.Store, workers *river.Workers, cfg Config, logger *slog.Logger) (*Queue, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	rc := &river.Config{
+		ID:                          cfg.ID,
+		Logger:                      logger.With("component", "river"),
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:                     workers,
+		PeriodicJobs:                cfg.PeriodicJobs,
+		Middleware:                  cfg.Middleware,
+		CompletedJobRetentionPeriod: cfg.Retention,
+		CancelledJobRetentionPeriod: cfg.Retention,
+		DiscardedJobRetentionPeriod: cfg.Retention,
+		FetchPollInterval:           cfg.PollInterval,
+		MaxAttempts:                 25,
+	}
+	q := &Queue{store: st, logger: logger}
+	switch st.Dialect() {
+	case store.Postgres:
+		w, err := river.NewClient(riverpgxv5.New(st.Pool()), rc)
+		if err != nil {
+			return nil, fmt.Errorf("creating the job worker: %w", err)
+		}
+		ins, err := river.NewClient(riverdatabasesql.New(st.DB()), &river.Config{Logger: rc.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("creating the job inserter: %w", err)
+		}
+		q.worker, q.inserter = w, ins
+	default:
+		rc.PollOnly = true
+		c, err := river.NewClient(riversqlite.New(st.DB()), rc)
+		if err != nil {
+			return nil, fmt.Errorf("creating the job worker: %w", err)
+		}
+		q.worker, q.inserter = c, c
+	}
+	return q, nil
+}
+
+// Start begins working jobs. It returns once the workers run.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.worker.Start(ctx); err != nil {
+		return fmt.Errorf("starting job workers: %w", err)
+	}
+	q.running.Store(true)
+	return nil
+}
+
+// Stop lets running jobs finish until ctx ends, then cancels them; they are retried
+// later by this or another replica. Nothing queued is lost.
+func (q *Queue) Stop(ctx context.Context) error {
+	defer q.running.Store(false)
+	err := q.worker.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		err = q.worker.StopAndCancel(hard)
+	}
+	if err != nil {
+		return fmt.Errorf("stopping job workers: %w", err)
+	}
+	return nil
+}
+
+// Running reports whether the workers have started and not stopped.
+func (q *Queue) Running() bool { return q.running.Load() }
+
+// Insert enqueues one job.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := q.inserter.Insert(ctx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("enqueueing %s: %w", args.Kind(), err)
+	}
+	return res, nil
+}
+
+// EnqueueDelivery records the delivery and enqueues its job in one transaction. It reports
+// false, and enqueues nothing, when the delivery was seen before (a redelivery).
+func (q *Queue) EnqueueDelivery(ctx context.Context, d store.Delivery, args river.JobArgs) (bool, error) {
+	tx, err := q.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	fresh, err := q.store.InsertDeliveryTx(ctx, tx, d)
+	if err != nil || !fresh {
+		return false, err
+	}
+	if _, err := q.inserter.InsertTx(ctx, tx, args, nil); err != nil {
+		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
+	}
+	return true, nil
+}
+
+// Cancel cancels a job: a running one gets its context cancelled, a waiting one never runs.
+func (q *Queue) Cancel(ctx context.Context, jobID int64) error {
+	if _, err := q.worker.JobCancel(ctx, jobID); err != nil {
+		return fmt.Errorf("cancelling job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// Subscribe delivers job events (completed, failed, …) until the returned func is called.
+func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return q.worker.Subscribe(kinds...)
+}
+
+// Depth counts unfinished jobs per state.
+func (q *Queue) Depth(ctx context.Context) (map[string]int, error) {
+	rows, err := q.store.DB().QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("counting queued jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("counting queued jobs: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}

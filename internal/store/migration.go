@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// migration is one step of stagecoach's own schema. The SQL is portable between
+// SQLite and Postgres: TEXT, BIGINT (times are Unix milliseconds) and BOOLEAN only.
+type migration struct {
+	version int
+	name    string
+	sql     []string
+}
+
+// migrations are applied in order and never edited once released; add new ones at the end.
+func migrations() []migration {
+	return []migration{
+		{version: 1, name: "deliveries, leases and operation logs", sql: []string{
+			`CREATE TABLE stagecoach_delivery (
+				id              TEXT PRIMARY KEY,
+				event           TEXT NOT NULL,
+				action          TEXT NOT NULL,
+				installation_id BIGINT NOT NULL,
+				repo            TEXT NOT NULL,
+				payload         TEXT NOT NULL,
+				received_at     BIGINT NOT NULL
+			)`,
+			`CREATE INDEX stagecoach_delivery_received_at ON stagecoach_delivery (received_at)`,
+			`CREATE TABLE stagecoach_lease (
+				key        TEXT PRIMARY KEY,
+				holder     TEXT NOT NULL,
+				expires_at BIGINT NOT NULL
+			)`,
+			`CREATE TABLE stagecoach_operation_log (
+				id          TEXT PRIMARY KEY,
+				stack       TEXT NOT NULL,
+				kind        TEXT NOT NULL,
+				text        TEXT NOT NULL,
+				started_at  BIGINT NOT NULL,
+				finished_at BIGINT NOT NULL,
+				succeeded   BOOLEAN NOT NULL
+			)`,
+			`CREATE INDEX stagecoach_operation_log_stack ON stagecoach_operation_log (stack, started_at)`,
+		}},
+	}
+}
+
+// migrateOwn applies stagecoach's migrations that have not run yet, each in its own
+// transaction together with its version row, so a crash leaves no half-applied step.
+func (s *Store) migrateOwn(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS stagecoach_migration (
+		version    BIGINT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrating: creating the migration table: %w", err)
+	}
+	for _, m := range migrations() {
+		if err := s.applyMigration(ctx, m); err != nil {
+			return fmt.Errorf("migrating to version %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, m migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM stagecoach_migration WHERE version = $1`, m.version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range m.sql {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stagecoach_migration (version, name, applied_at) VALUES ($1, $2, $3)`,
+		m.version, m.name, s.millis()); err != nil {
+		return err
+	}
+	s.logger.Info("applied migration", "version", m.version, "name", m.name)
+	return tx.Commit()
+}
