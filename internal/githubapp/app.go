@@ -85,6 +85,9 @@ func New(cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("creating the GitHub App transport: %w", err)
 	}
 	apps.BaseURL = strings.TrimSuffix(cfg.APIURL, "/")
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &App{cfg: cfg, apps: apps, logger: logger, inst: map[int64]*github.Client{}}, nil
 }
 

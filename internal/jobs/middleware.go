@@ -25,6 +25,9 @@ type Observer struct {
 	Metrics *metrics.Metrics
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Snooze recognises errors that ask to retry after a known time (a GitHub rate limit
+	// that resets in an hour); such a job is snoozed until then instead of failing. Optional.
+	Snooze func(error) (time.Duration, bool)
 }
 
 // Work implements rivertype.WorkerMiddleware.
@@ -39,6 +42,12 @@ func (o *Observer) Work(ctx context.Context, job *rivertype.JobRow, doInner func
 		if r := recover(); r != nil {
 			log.Error("job panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("job %s panicked: %v", job.Kind, r)
+		}
+		if err != nil && o.Snooze != nil {
+			if d, ok := o.Snooze(err); ok {
+				log.Info("job snoozed until a rate limit resets", "error", err, "snooze", d)
+				err = river.JobSnooze(d)
+			}
 		}
 		result := resultOf(err)
 		if o.Metrics != nil {

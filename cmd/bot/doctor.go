@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stagecoach/stagecoach/internal/config"
+	"github.com/stagecoach/stagecoach/internal/doctor"
+	"github.com/stagecoach/stagecoach/internal/githubapp"
+	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/toolchain"
+)
+
+func doctor(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := newFlags("doctor", "Checks every part stagecoach needs and prints one line each with a fix hint. Exits 1 when something required is missing.", stdout, true)
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	tc := toolchain.Options{Command: cfg.Pulumi.Command}
+	checks := []doctor.Check{
+		{Name: "settings", Required: true, Fix: "fix the variables named above (see `bot --help`)",
+			Run: func(context.Context) (string, error) { return "all settings parse", cfg.Validate() }},
+		doctor.PulumiCLI(tc),
+		doctor.LanguageHosts(tc),
+		doctor.Backend(cfg.Pulumi.BackendURL),
+		doctor.SecretsProvider(cfg.Pulumi.SecretsProvider, cfg.Pulumi.Passphrase != ""),
+		databaseCheck(cfg),
+		{Name: "webhook secret", Required: true,
+			Fix: "set STAGECOACH_WEBHOOK_SECRET (or STAGECOACH_WEBHOOK_SECRET_FILE) to the secret of the App's webhook",
+			Run: func(context.Context) (string, error) {
+				if cfg.HTTP.WebhookSecret == "" {
+					return "", errors.New("not set")
+				}
+				return fmt.Sprintf("set (%d characters)", len(cfg.HTTP.WebhookSecret)), nil
+			}},
+		appKeyCheck(cfg.GitHub),
+		apiCheck(cfg.GitHub),
+	}
+	if !doctor.Run(ctx, stdout, checks) {
+		return errReported
+	}
+	return nil
+}
+
+func databaseCheck(cfg config.Config) doctor.Check {
+	return doctor.Check{Name: "database", Required: true,
+		Fix: "check STAGECOACH_DATABASE_URL (postgres://user:pass@host:5432/db) or that STAGECOACH_DATA_DIR is writable",
+		Run: func(ctx context.Context) (string, error) {
+			path, _ := cfg.Store.SQLitePath()
+			st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: path})
+			if err != nil {
+				return "", err
+			}
+			defer st.Close()
+			if st.Dialect() == store.SQLite {
+				return "SQLite at " + path + " (one replica)", nil
+			}
+			return "Postgres reachable, migrations current", nil
+		}}
+}
+
+func appKeyCheck(gh config.GitHub) doctor.Check {
+	return doctor.Check{Name: "GitHub App key", Required: true,
+		Fix: "set STAGECOACH_GITHUB_APP_ID and STAGECOACH_GITHUB_PRIVATE_KEY_FILE to the App's id and downloaded .pem",
+		Run: func(context.Context) (string, error) {
+			if gh.AppID == 0 {
+				return "", errors.New("STAGECOACH_GITHUB_APP_ID is not set")
+			}
+			if len(gh.PrivateKey) == 0 {
+				return "", errors.New("no private key")
+			}
+			if err := githubapp.ParsePrivateKey(gh.PrivateKey); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("App %d, RSA key from %s", gh.AppID, gh.PrivateKeySource), nil
+		}}
+}
+
+func apiCheck(gh config.GitHub) doctor.Check {
+	return doctor.Check{Name: "GitHub API", Required: true,
+		Fix: "check network access to STAGECOACH_GITHUB_API_URL and that the App id matches the key",
+		Run: func(ctx context.Context) (string, error) {
+			if gh.AppID == 0 || githubapp.ParsePrivateKey(gh.PrivateKey) != nil {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, gh.APIURL, nil)
+				if err != nil {
+					return "", err
+				}
+				resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+				if err != nil {
+					return "", fmt.Errorf("%s unreachable: %w", gh.APIURL, err)
+				}
+				resp.Body.Close()
+				return "", fmt.Errorf("%s reachable (HTTP %d), but the App cannot authenticate without its id and key", gh.APIURL, resp.StatusCode)
+			}
+			app, err := githubapp.New(githubapp.Config{AppID: gh.AppID, PrivateKey: gh.PrivateKey, APIURL: gh.APIURL}, nil)
+			if err != nil {
+				return "", err
+			}
+			a, _, err := app.AppClient().Apps.Get(ctx, "")
+			if err != nil {
+				return "", fmt.Errorf("authenticating as App %d at %s: %w", gh.AppID, gh.APIURL, err)
+			}
+			return fmt.Sprintf("authenticated as %q at %s", a.GetSlug(), strings.TrimSuffix(gh.APIURL, "/")), nil
+		}}
+}

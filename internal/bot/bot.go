@@ -1,0 +1,244 @@
+// Package bot assembles stagecoach: New is the one function that wires the store,
+// the job queue, the GitHub client, the webhook handler and the feature processors
+// together; Start and Stop run and end the service.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/config"
+	"github.com/stagecoach/stagecoach/internal/configcheck"
+	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/githubapp"
+	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/metrics"
+	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/webhooks"
+)
+
+// Options are what New needs beyond the configuration.
+type Options struct {
+	// Config is the validated process configuration.
+	Config config.Config
+	// Logger receives every log line. Required.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Version is shown on the status page.
+	Version string
+	// ReplicaID names this process in the job tables. Default: River picks one.
+	ReplicaID string
+	// Schema, for Postgres, isolates tests in their own schema. Default "".
+	Schema string
+}
+
+// Bot is the running service.
+type Bot struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	now      func() time.Time
+	version  string
+	started  time.Time
+	store    *store.Store
+	queue    *jobs.Queue
+	app      *githubapp.App // nil when the App is not configured
+	registry *prometheus.Registry
+	handler  http.Handler
+
+	mu       sync.Mutex
+	server   *http.Server
+	listener net.Listener
+	serveErr chan error
+}
+
+// New opens the store (running migrations) and wires every part. Nothing runs until Start.
+func New(ctx context.Context, o Options) (*Bot, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg, log := o.Config, o.Logger
+	b := &Bot{cfg: cfg, logger: log, now: o.Now, version: o.Version, registry: prometheus.NewRegistry()}
+	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(b.registry)
+
+	sqlitePath, _ := cfg.Store.SQLitePath()
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: sqlitePath,
+		Schema: o.Schema, Logger: log, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	b.store = st
+
+	// The GitHub App client. A bot without one still takes webhooks and queues them; the jobs
+	// that need GitHub fail with an error naming the missing setting and are retried.
+	botLogin := ""
+	if cfg.GitHub.AppID != 0 {
+		b.app, err = githubapp.New(githubapp.Config{
+			AppID: cfg.GitHub.AppID, PrivateKey: cfg.GitHub.PrivateKey, APIURL: cfg.GitHub.APIURL,
+			Transport: &githubapp.RetryTransport{
+				MaxRetries: cfg.GitHub.MaxRetries, MaxWait: cfg.GitHub.MaxRetryWait, Now: o.Now, Logger: log,
+				OnRetry: func(reason string) { m.GitHubRetries.WithLabelValues(reason).Inc() },
+			},
+		}, log)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		slug := cfg.GitHub.AppSlug
+		if slug == "" {
+			lookup, cancel := context.WithTimeout(ctx, 10*time.Second)
+			slug, err = b.app.Slug(lookup)
+			cancel()
+			if err != nil {
+				log.Warn("could not look up the App's slug; set STAGECOACH_GITHUB_APP_SLUG so the bot can recognise its own events", "error", err)
+			}
+		}
+		if slug != "" {
+			botLogin = slug + "[bot]"
+		}
+	} else {
+		log.Warn("the GitHub App is not configured: webhooks are queued but nothing can answer them; set STAGECOACH_GITHUB_APP_ID and STAGECOACH_GITHUB_PRIVATE_KEY_FILE")
+	}
+	installations := configcheck.Installations(unconfigured{})
+	if b.app != nil {
+		installations = b.app
+	}
+
+	// Feature processors per event, in order.
+	check := configcheck.New(installations, log)
+	processors := map[string][]event.Processor{
+		"pull_request": {check},
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &event.Worker{Deliveries: st, Processors: processors, Logger: log})
+	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, Now: o.Now})
+	b.queue, err = jobs.New(st, workers, jobs.Config{
+		Workers: cfg.Jobs.Workers, Retention: cfg.Jobs.RetentionPeriod, ID: o.ReplicaID,
+		PeriodicJobs: []*river.PeriodicJob{jobs.CleanupJob()},
+		Middleware: []rivertype.Middleware{&jobs.Observer{Logger: log, Metrics: m, Now: o.Now,
+			Snooze: func(err error) (time.Duration, bool) { return githubapp.RetryAfter(err, o.Now()) }}},
+	}, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	metrics.RegisterQueueDepth(b.registry, b.queue.Depth, log)
+
+	hooks, err := webhooks.New(webhooks.Options{Secret: cfg.HTTP.WebhookSecret, Allowlist: cfg.HTTP.RepoAllowlist,
+		BotLogin: botLogin, Queue: b.queue, Metrics: m, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	b.handler = b.routes(hooks)
+	return b, nil
+}
+
+// Handler serves every HTTP endpoint; Start serves it on the configured address.
+func (b *Bot) Handler() http.Handler { return b.handler }
+
+// Start starts the job workers and the HTTP server, and returns once both run.
+func (b *Bot) Start(ctx context.Context) error {
+	if err := b.queue.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", b.cfg.HTTP.Addr)
+	if err != nil {
+		_ = b.queue.Stop(ctx)
+		return fmt.Errorf("listening on %s (STAGECOACH_ADDR): %w", b.cfg.HTTP.Addr, err)
+	}
+	srv := &http.Server{Handler: b.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(b.logger.Handler(), slog.LevelWarn)}
+	b.mu.Lock()
+	b.server, b.listener, b.serveErr, b.started = srv, ln, make(chan error, 1), b.now()
+	b.mu.Unlock()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				b.logger.Error("HTTP server panicked", "panic", fmt.Sprint(r))
+			}
+		}()
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		b.serveErr <- err
+	}()
+	b.logger.Info("stagecoach is serving", "addr", ln.Addr().String(), "store", string(b.store.Dialect()),
+		"github_app", b.app != nil, "version", b.version)
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (b *Bot) Addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.listener == nil {
+		return ""
+	}
+	return b.listener.Addr().String()
+}
+
+// Done is closed with the server's error when it stops serving on its own.
+func (b *Bot) Done() <-chan error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.serveErr
+}
+
+// Stop ends the HTTP server, lets running jobs finish within the shutdown timeout (then
+// cancels them; they run again later), and closes the store. Queued jobs stay queued.
+func (b *Bot) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	b.mu.Lock()
+	srv := b.server
+	b.mu.Unlock()
+	if srv != nil {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+		}
+	}
+	if b.queue.Running() {
+		if err := b.queue.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := b.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Store exposes the store, for subcommands and tests.
+func (b *Bot) Store() *store.Store { return b.store }
+
+// Queue exposes the job queue, for tests.
+func (b *Bot) Queue() *jobs.Queue { return b.queue }
+
+// unconfigured stands in for the GitHub App when it is not configured: every call fails
+// with an error naming the settings to set.
+type unconfigured struct{}
+
+func (unconfigured) Installation(int64) *github.Client {
+	return github.NewClient(&http.Client{Transport: unconfigured{}})
+}
+
+func (unconfigured) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, githubapp.ErrNotConfigured
+}
