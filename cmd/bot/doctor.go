@@ -16,7 +16,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
-func doctor(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func doctorCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := newFlags("doctor", "Checks every part stagecoach needs and prints one line each with a fix hint. Exits 1 when something required is missing.", stdout, true)
 	if done, err := parseFlags(fs, args); done {
 		return err

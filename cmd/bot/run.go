@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/stagecoach/stagecoach/internal/config"
 )
@@ -22,6 +23,7 @@ Usage:
   bot serve                     run the webhook server and the job workers
   bot doctor                    check the setup: Pulumi CLI, backend, secrets, database, GitHub App
   bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml); exit 1 on errors
+  bot schedule [FILE]           print sleep/wake state, next transitions and savings per environment
   bot toolchain install         find or build the pinned Pulumi CLI and YAML language host
   bot version                   print the version
 
@@ -45,11 +47,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "serve":
 		return serve(ctx, rest, getenv, stdout)
 	case "doctor":
-		return doctor(ctx, rest, getenv, stdout)
+		return doctorCommand(ctx, rest, getenv, stdout)
 	case "config":
 		return configCommand(ctx, rest, stdout)
 	case "toolchain":
 		return toolchainCommand(ctx, rest, getenv, stdout)
+	case "schedule":
+		return scheduleCommand(ctx, rest, time.Now, stdout)
 	}
 	writeUsage(stdout)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -40,7 +40,7 @@ type world struct {
 	sim *githubsim.Sim
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})
 	if err != nil {
@@ -55,7 +55,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // newBot builds a bot against the simulator; database is "" for SQLite in dataDir.
-func (w *world) newBot(t *testing.T, dataDir, databaseURL, schema, replica string) *bot.Bot {
+func (w *world) newBot(t testing.TB, dataDir, databaseURL, schema, replica string) *bot.Bot {
 	t.Helper()
 	env := map[string]string{
 		"STAGECOACH_ADDR":                  "127.0.0.1:0",

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stagecoach/stagecoach/internal/config"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+)
+
+func readme(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestREADME(t *testing.T) {
+	t.Parallel()
+
+	t.Run("the configuration reference lists every setting with its default", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		for _, s := range config.Settings() {
+			row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(s.Env) + "` \\| ([^|]*) \\|")
+			m := row.FindStringSubmatch(doc)
+			if m == nil {
+				t.Errorf("README has no table row for %s", s.Env)
+				continue
+			}
+			if s.Default != "" && !strings.Contains(m[1], s.Default) {
+				t.Errorf("README gives %s the default %q, the code %q", s.Env, strings.TrimSpace(m[1]), s.Default)
+			}
+		}
+	})
+
+	t.Run("the annotated .stagecoach.yaml example is valid", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		m := regexp.MustCompile("(?s)```yaml\n(# \\.stagecoach\\.yaml.*?)```").FindStringSubmatch(doc)
+		if m == nil {
+			t.Fatal("README has no annotated .stagecoach.yaml example")
+		}
+		if _, err := repoconfig.Parse("README.md", []byte(m[1])); err != nil {
+			t.Fatalf("the README example does not validate:\n%v", err)
+		}
+	})
+}
