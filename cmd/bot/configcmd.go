@@ -18,7 +18,7 @@ func configCommand(_ context.Context, args []string, stdout io.Writer) error {
 		}
 		return errors.New("config: the only subcommand is validate")
 	}
-	fs := newFlags("config validate [FILE]", "Checks a .stagecoach.yaml (default ./.stagecoach.yaml) and prints every problem with file, line and field. Exits 1 when there is any.", stdout, false)
+	fs := newFlags("config validate [FILE]", "Checks a .stagecoach.yaml (default ./.stagecoach.yaml) and prints every problem with file, line and field. Exits 1 when there is any.", stdout, true)
 	if done, err := parseFlags(fs, args[1:]); done {
 		return err
 	}

@@ -46,9 +46,13 @@ func TestRun(t *testing.T) {
 				t.Errorf("%v: err = %v, output:\n%s", args, err, out)
 			}
 		}
-		out, _ := runCmd(t, nil, "serve", "--help")
-		if !strings.Contains(out, "STAGECOACH_WEBHOOK_SECRET") {
-			t.Errorf("serve --help lacks the settings")
+		for _, args := range [][]string{{"serve", "--help"}, {"doctor", "--help"}, {"config", "validate", "--help"}, {"toolchain", "install", "--help"}, {"schedule", "--help"}} {
+			out, _ := runCmd(t, nil, args...)
+			for _, s := range config.Settings() {
+				if !strings.Contains(out, s.Env) {
+					t.Errorf("%v lacks %s", args, s.Env)
+				}
+			}
 		}
 	})
 

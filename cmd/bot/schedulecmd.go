@@ -13,7 +13,7 @@ import (
 )
 
 func scheduleCommand(_ context.Context, args []string, now func() time.Time, stdout io.Writer) error {
-	fs := newFlags("schedule [FILE]", "Prints, per environment of a .stagecoach.yaml (default ./.stagecoach.yaml): its state now, the next transitions in its time zone, and the awake hours per week with the share saved against always-on.", stdout, false)
+	fs := newFlags("schedule [FILE]", "Prints, per environment of a .stagecoach.yaml (default ./.stagecoach.yaml): its state now, the next transitions in its time zone, and the awake hours per week with the share saved against always-on.", stdout, true)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

@@ -17,7 +17,7 @@ func toolchainCommand(ctx context.Context, args []string, getenv func(string) st
 		}
 		return errors.New("toolchain: the only subcommand is install")
 	}
-	fs := newFlags("toolchain install", "Finds the Pulumi CLI (STAGECOACH_PULUMI_COMMAND, PATH, the cache) or downloads or builds the pinned v3.274.1 and the YAML language host into the user cache directory. The first build takes several minutes.", stdout, false)
+	fs := newFlags("toolchain install", "Finds the Pulumi CLI (STAGECOACH_PULUMI_COMMAND, PATH, the cache) or downloads or builds the pinned v3.274.1 and the YAML language host into the user cache directory. The first build takes several minutes.", stdout, true)
 	if done, err := parseFlags(fs, args[1:]); done {
 		return err
 	}

@@ -195,3 +195,79 @@ func TestQueueReplicas(t *testing.T) {
 		c.assertOnce(t, n)
 	})
 }
+
+type blockArgs struct {
+	Key string `json:"key"`
+}
+
+func (blockArgs) Kind() string { return "test_block" }
+
+// InsertOpts makes a job unique per key while it is waiting or running.
+func (blockArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// blocker runs until its context is cancelled and reports that it was.
+type blocker struct {
+	river.WorkerDefaults[blockArgs]
+	started   chan int64
+	cancelled chan int64
+}
+
+func (b *blocker) Work(ctx context.Context, job *river.Job[blockArgs]) error {
+	b.started <- job.ID
+	<-ctx.Done()
+	b.cancelled <- job.ID
+	return ctx.Err()
+}
+
+func TestQueueCancelAndUnique(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, e.NewOptions(t))
+			b := &blocker{started: make(chan int64, 1), cancelled: make(chan int64, 1)}
+			w := river.NewWorkers()
+			river.AddWorker(w, b)
+			q, err := jobs.New(st, w, jobs.Config{Workers: 2, PollInterval: 100 * time.Millisecond}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			t.Run("a unique job is inserted once", func(t *testing.T) {
+				first, err := q.Insert(ctx, blockArgs{Key: "pr-1"}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				second, err := q.Insert(ctx, blockArgs{Key: "pr-1"}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !second.UniqueSkippedAsDuplicate || second.Job.ID != first.Job.ID {
+					t.Fatalf("second insert made job %d (skipped=%v), want the first job %d", second.Job.ID, second.UniqueSkippedAsDuplicate, first.Job.ID)
+				}
+			})
+
+			t.Run("cancelling a running job cancels its context", func(t *testing.T) {
+				if err := q.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { q.Stop(context.Background()) })
+				id := <-b.started
+				if err := q.Cancel(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case got := <-b.cancelled:
+					if got != id {
+						t.Fatalf("job %d cancelled, want %d", got, id)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("the running job was not cancelled")
+				}
+			})
+		})
+	}
+}
