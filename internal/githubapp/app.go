@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	"github.com/google/go-github/v60/github"
 	"github.com/golang-jwt/jwt/v4"
+	"github.com/google/go-github/v60/github"
 )
 
 // ErrNotConfigured is returned when the App id or key is missing.
