@@ -43,6 +43,27 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX stagecoach_operation_log_stack ON stagecoach_operation_log (stack, started_at)`,
 		}},
+		{version: 2, name: "sleep schedules: overrides and applied states", sql: []string{
+			`CREATE TABLE stagecoach_sleep_override (
+				repo        TEXT NOT NULL,
+				environment TEXT NOT NULL,
+				state       TEXT NOT NULL,
+				until_at    BIGINT NOT NULL,
+				set_by      TEXT NOT NULL,
+				set_at      BIGINT NOT NULL,
+				PRIMARY KEY (repo, environment)
+			)`,
+			`CREATE TABLE stagecoach_sleep_state (
+				repo           TEXT NOT NULL,
+				environment    TEXT NOT NULL,
+				stack          TEXT NOT NULL,
+				state          TEXT NOT NULL,
+				previous_value TEXT NOT NULL,
+				had_value      BOOLEAN NOT NULL,
+				changed_at     BIGINT NOT NULL,
+				PRIMARY KEY (repo, environment, stack)
+			)`,
+		}},
 	}
 }
 

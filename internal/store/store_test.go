@@ -246,3 +246,49 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, e.NewOptions(t))
+			ctx := context.Background()
+			at := time.UnixMilli(time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC).UnixMilli())
+
+			t.Run("an override replaces the previous one of its environment", func(t *testing.T) {
+				for _, o := range []store.SleepOverride{
+					{Repo: "o/r", Environment: "dev", State: "awake", Until: at.Add(time.Hour), SetBy: "alice", SetAt: at},
+					{Repo: "o/r", Environment: "dev", State: "asleep", Until: at.Add(2 * time.Hour), SetBy: "bob", SetAt: at},
+					{Repo: "o/r", Environment: "staging", State: "awake", Until: at.Add(time.Hour), SetBy: "alice", SetAt: at},
+				} {
+					if err := s.SetSleepOverride(ctx, o); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := s.SleepOverrides(ctx, "o/r")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := store.SleepOverride{Repo: "o/r", Environment: "dev", State: "asleep", Until: at.Add(2 * time.Hour), SetBy: "bob", SetAt: at}
+				if len(got) != 2 || got["dev"] != want {
+					t.Fatalf("overrides = %+v", got)
+				}
+			})
+
+			t.Run("the applied state and the value before sleep are kept", func(t *testing.T) {
+				if _, err := s.SleepState(ctx, "o/r", "dev", "dev"); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("err = %v, want ErrNotFound", err)
+				}
+				in := store.SleepState{Repo: "o/r", Environment: "dev", Stack: "dev", State: "asleep", PreviousValue: "false", HadValue: true, ChangedAt: at}
+				if err := s.SetSleepState(ctx, in); err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.SleepState(ctx, "o/r", "dev", "dev")
+				if err != nil || got != in {
+					t.Fatalf("got %+v, %v", got, err)
+				}
+			})
+		})
+	}
+}
