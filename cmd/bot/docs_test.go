@@ -48,5 +48,13 @@ func TestREADME(t *testing.T) {
 		if _, err := repoconfig.Parse("README.md", []byte(m[1])); err != nil {
 			t.Fatalf("the README example does not validate:\n%v", err)
 		}
+		// The example in the README is the one repoconfig's tests prove covers every field.
+		full, err := os.ReadFile("../../internal/repoconfig/testdata/example.stagecoach.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(m[1]) != strings.TrimSpace(string(full)) {
+			t.Fatal("the README example differs from internal/repoconfig/testdata/example.stagecoach.yaml; copy it over")
+		}
 	})
 }
