@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/event"
@@ -117,16 +118,24 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 		installations = b.app
 	}
 
-	// Feature processors per event, in order.
+	inserter, err := jobs.NewInserter(st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	// Features, and who acts on each event, in order.
 	check := configcheck.New(installations, log)
+	commands := command.NewRouter(installations, log)
 	processors := map[string][]event.Processor{
-		"pull_request": {check},
+		"pull_request":  {check},
+		"issue_comment": {commands},
 	}
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &event.Worker{Deliveries: st, Processors: processors, Logger: log})
 	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, Now: o.Now})
-	b.queue, err = jobs.New(st, workers, jobs.Config{
+	b.queue, err = jobs.New(inserter, workers, jobs.Config{
 		Workers: cfg.Jobs.Workers, Retention: cfg.Jobs.RetentionPeriod, ID: o.ReplicaID,
 		PeriodicJobs: []*river.PeriodicJob{jobs.CleanupJob()},
 		Middleware: []rivertype.Middleware{&jobs.Observer{Logger: log, Metrics: m, Now: o.Now,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -49,19 +50,43 @@ type worker interface {
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 }
 
-// Queue inserts jobs and works them.
-type Queue struct {
-	// inserter is a database/sql River client on both engines, so a job can be
-	// inserted in the same transaction as the store's own rows.
-	inserter *river.Client[*sql.Tx]
-	worker   worker
-	store    *store.Store
-	logger   *slog.Logger
-	running  atomic.Bool
+// Inserter enqueues jobs. It is a database/sql River client on both engines, so a job can be
+// inserted in the same transaction as the store's own rows, and it exists before the workers
+// do: features get it at construction and register their workers afterwards.
+type Inserter struct {
+	client *river.Client[*sql.Tx]
+	store  *store.Store
 }
 
-// New builds a queue over st that works the jobs registered in workers.
-func New(st *store.Store, workers *river.Workers, cfg Config, logger *slog.Logger) (*Queue, error) {
+// NewInserter returns an insert-only client over st.
+func NewInserter(st *store.Store, logger *slog.Logger) (*Inserter, error) {
+	var driver riverdriverSQL
+	if st.Dialect() == store.Postgres {
+		driver = riverdatabasesql.New(st.DB())
+	} else {
+		driver = riversqlite.New(st.DB())
+	}
+	c, err := river.NewClient(driver, &river.Config{Logger: logger.With("component", "river")})
+	if err != nil {
+		return nil, fmt.Errorf("creating the job inserter: %w", err)
+	}
+	return &Inserter{client: c, store: st}, nil
+}
+
+// riverdriverSQL is a River driver over database/sql.
+type riverdriverSQL = riverdriver.Driver[*sql.Tx]
+
+// Queue inserts jobs and works them.
+type Queue struct {
+	*Inserter
+	worker  worker
+	logger  *slog.Logger
+	running atomic.Bool
+}
+
+// New builds a queue that works the jobs registered in workers; ins inserts them.
+func New(ins *Inserter, workers *river.Workers, cfg Config, logger *slog.Logger) (*Queue, error) {
+	st := ins.store
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
@@ -84,25 +109,16 @@ func New(st *store.Store, workers *river.Workers, cfg Config, logger *slog.Logge
 		FetchPollInterval:           cfg.PollInterval,
 		MaxAttempts:                 25,
 	}
-	q := &Queue{store: st, logger: logger}
-	switch st.Dialect() {
-	case store.Postgres:
-		w, err := river.NewClient(riverpgxv5.New(st.Pool()), rc)
-		if err != nil {
-			return nil, fmt.Errorf("creating the job worker: %w", err)
-		}
-		ins, err := river.NewClient(riverdatabasesql.New(st.DB()), &river.Config{Logger: rc.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("creating the job inserter: %w", err)
-		}
-		q.worker, q.inserter = w, ins
-	default:
+	q := &Queue{Inserter: ins, logger: logger}
+	var err error
+	if st.Dialect() == store.Postgres {
+		q.worker, err = river.NewClient(riverpgxv5.New(st.Pool()), rc)
+	} else {
 		rc.PollOnly = true
-		c, err := river.NewClient(riversqlite.New(st.DB()), rc)
-		if err != nil {
-			return nil, fmt.Errorf("creating the job worker: %w", err)
-		}
-		q.worker, q.inserter = c, c
+		q.worker, err = river.NewClient(riversqlite.New(st.DB()), rc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating the job worker: %w", err)
 	}
 	return q, nil
 }
@@ -136,8 +152,8 @@ func (q *Queue) Stop(ctx context.Context) error {
 func (q *Queue) Running() bool { return q.running.Load() }
 
 // Insert enqueues one job.
-func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-	res, err := q.inserter.Insert(ctx, args, opts)
+func (q *Inserter) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := q.client.Insert(ctx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("enqueueing %s: %w", args.Kind(), err)
 	}
@@ -146,7 +162,7 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 
 // EnqueueDelivery records the delivery and enqueues its job in one transaction. It reports
 // false, and enqueues nothing, when the delivery was seen before (a redelivery).
-func (q *Queue) EnqueueDelivery(ctx context.Context, d store.Delivery, args river.JobArgs) (bool, error) {
+func (q *Inserter) EnqueueDelivery(ctx context.Context, d store.Delivery, args river.JobArgs) (bool, error) {
 	tx, err := q.store.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
@@ -156,7 +172,7 @@ func (q *Queue) EnqueueDelivery(ctx context.Context, d store.Delivery, args rive
 	if err != nil || !fresh {
 		return false, err
 	}
-	if _, err := q.inserter.InsertTx(ctx, tx, args, nil); err != nil {
+	if _, err := q.client.InsertTx(ctx, tx, args, nil); err != nil {
 		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -179,7 +195,7 @@ func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()
 }
 
 // Depth counts unfinished jobs per state.
-func (q *Queue) Depth(ctx context.Context) (map[string]int, error) {
+func (q *Inserter) Depth(ctx context.Context) (map[string]int, error) {
 	rows, err := q.store.DB().QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job
 		WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GROUP BY state`)
 	if err != nil {

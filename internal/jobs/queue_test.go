@@ -78,7 +78,11 @@ func newQueue(t *testing.T, st *store.Store, c *counter, id string) *jobs.Queue 
 	t.Helper()
 	w := river.NewWorkers()
 	river.AddWorker(w, c)
-	q, err := jobs.New(st, w, jobs.Config{Workers: 4, PollInterval: 100 * time.Millisecond, ID: id,
+	ins, err := jobs.NewInserter(st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(ins, w, jobs.Config{Workers: 4, PollInterval: 100 * time.Millisecond, ID: id,
 		Middleware: []rivertype.Middleware{&jobs.Observer{Logger: slog.New(slog.DiscardHandler)}}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +235,11 @@ func TestQueueCancelAndUnique(t *testing.T) {
 			b := &blocker{started: make(chan int64, 1), cancelled: make(chan int64, 1)}
 			w := river.NewWorkers()
 			river.AddWorker(w, b)
-			q, err := jobs.New(st, w, jobs.Config{Workers: 2, PollInterval: 100 * time.Millisecond}, slog.New(slog.DiscardHandler))
+			ins, err := jobs.NewInserter(st, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := jobs.New(ins, w, jobs.Config{Workers: 2, PollInterval: 100 * time.Millisecond}, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
