@@ -98,7 +98,7 @@ func TestDesired(t *testing.T) {
 		{"asleep early on a weekday", "2026-11-26 06:59", schedule.Asleep},     // Thursday
 		{"awake at the wake time exactly", "2026-11-26 07:00", schedule.Awake}, // Thursday
 		{"asleep at the sleep time exactly", "2026-11-26 20:00", schedule.Asleep},
-		{"asleep all weekend", "2026-11-29 15:00", schedule.Asleep},  // Sunday
+		{"asleep all weekend", "2026-11-29 15:00", schedule.Asleep},   // Sunday
 		{"awake again on Monday", "2026-11-30 07:01", schedule.Awake}, // Monday
 		{"catch-up: a bot down over 20:00 sees sleep when back", "2026-11-25 23:47", schedule.Asleep},
 		{"right after spring forward, Monday 07:00 CEST wakes", "2027-03-29 07:00", schedule.Awake},
