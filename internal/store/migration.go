@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // migration is one step of stagecoach's own schema. The SQL is portable between
@@ -13,8 +14,17 @@ type migration struct {
 	sql     []string
 }
 
-// migrations are applied in order and never edited once released; add new ones at the end.
+// migrations are applied in version order and never edited once released. Each feature
+// keeps its tables' migrations beside its store code, in its own range of versions:
+// core 1–99, ephemeral environments 100–199, promotions 200–299.
 func migrations() []migration {
+	all := append(coreMigrations(), ephemeralMigrations()...)
+	all = append(all, promotionMigrations()...)
+	slices.SortFunc(all, func(a, b migration) int { return a.version - b.version })
+	return all
+}
+
+func coreMigrations() []migration {
 	return []migration{
 		{version: 1, name: "deliveries, leases and operation logs", sql: []string{
 			`CREATE TABLE stagecoach_delivery (

@@ -292,3 +292,14 @@ func TestSleep(t *testing.T) {
 		})
 	}
 }
+
+func TestMigrationVersionsAreUnique(t *testing.T) {
+	t.Parallel()
+	seen := map[int]string{}
+	for _, m := range store.MigrationsForTest() {
+		if prev, ok := seen[m.Version]; ok {
+			t.Errorf("version %d is used by %q and %q", m.Version, prev, m.Name)
+		}
+		seen[m.Version] = m.Name
+	}
+}

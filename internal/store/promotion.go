@@ -1,0 +1,4 @@
+package store
+
+// promotionMigrations create the tables of promotions (versions 200–299).
+func promotionMigrations() []migration { return nil }
