@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/metrics"
+	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/webhooks"
 )
@@ -124,20 +126,48 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 		return nil, err
 	}
 
-	// Features, and who acts on each event, in order.
-	check := configcheck.New(installations, log)
-	commands := command.NewRouter(installations, log)
-	processors := map[string][]event.Processor{
-		"pull_request":  {check},
-		"issue_comment": {commands},
+	// The Pulumi engine. Without a CLI the bot still starts (doctor says what is missing);
+	// jobs that need the engine fail with an error that says to run `bot toolchain install`.
+	runner, err := newEngine(ctx, cfg, st, log)
+	if err != nil {
+		log.Warn("the Pulumi engine is not available", "error", err)
+	}
+	fetcher, err := source.New(source.Config{Dir: filepath.Join(cfg.Store.DataDir, "source")}, nil, log)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 
+	// Features, and who acts on each event, in order.
+	check := configcheck.New(installations, log)
+	deps := featureDeps{store: st, jobs: inserter, github: installations, engine: runner, source: fetcher,
+		configs: check, logger: log, now: o.Now, publicURL: cfg.HTTP.PublicURL, registry: b.registry}
+	processors := map[string][]event.Processor{"pull_request": {check}}
 	workers := river.NewWorkers()
+	var specs []command.Spec
+	var periodic []*river.PeriodicJob
+	for _, build := range []func(featureDeps) (feature, error){ephemeralFeature, promotionFeature, scheduleFeature} {
+		f, err := build(deps)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		for name, p := range f.processors {
+			processors[name] = append(processors[name], p)
+		}
+		specs = append(specs, f.commands...)
+		if f.addWorkers != nil {
+			f.addWorkers(workers)
+		}
+		periodic = append(periodic, f.periodic...)
+	}
+	processors["issue_comment"] = append(processors["issue_comment"], command.NewRouter(installations, log, specs...))
+
 	river.AddWorker(workers, &event.Worker{Deliveries: st, Processors: processors, Logger: log})
 	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, Now: o.Now})
 	b.queue, err = jobs.New(inserter, workers, jobs.Config{
 		Workers: cfg.Jobs.Workers, Retention: cfg.Jobs.RetentionPeriod, ID: o.ReplicaID,
-		PeriodicJobs: []*river.PeriodicJob{jobs.CleanupJob()},
+		PeriodicJobs: append(periodic, jobs.CleanupJob()),
 		Middleware: []rivertype.Middleware{&jobs.Observer{Logger: log, Metrics: m, Now: o.Now,
 			Snooze: func(err error) (time.Duration, bool) { return githubapp.RetryAfter(err, o.Now()) }}},
 	}, log)

@@ -59,9 +59,10 @@ type ProcessorFunc func(ctx context.Context, e Event) error
 // Process implements Processor.
 func (f ProcessorFunc) Process(ctx context.Context, e Event) error { return f(ctx, e) }
 
-// Deliveries reads stored deliveries.
+// Deliveries reads stored deliveries and remembers which repositories send them.
 type Deliveries interface {
 	Delivery(ctx context.Context, id string) (store.Delivery, error)
+	TouchRepository(ctx context.Context, repo string, installation int64) error
 }
 
 // Worker works Args jobs.
@@ -90,6 +91,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	if err := w.Deliveries.TouchRepository(ctx, a.Repo, a.InstallationID); err != nil {
 		return err
 	}
 	ctx = jobs.WithLogger(ctx, log)

@@ -74,6 +74,21 @@ func coreMigrations() []migration {
 				PRIMARY KEY (repo, environment, stack)
 			)`,
 		}},
+		{version: 3, name: "repositories and bot-set stack config", sql: []string{
+			`CREATE TABLE stagecoach_repository (
+				repo            TEXT PRIMARY KEY,
+				installation_id BIGINT NOT NULL,
+				seen_at         BIGINT NOT NULL
+			)`,
+			`CREATE TABLE stagecoach_stack_config (
+				repo       TEXT NOT NULL,
+				stack      TEXT NOT NULL,
+				key        TEXT NOT NULL,
+				value      TEXT NOT NULL,
+				updated_at BIGINT NOT NULL,
+				PRIMARY KEY (repo, stack, key)
+			)`,
+		}},
 	}
 }
 

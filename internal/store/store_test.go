@@ -303,3 +303,42 @@ func TestMigrationVersionsAreUnique(t *testing.T) {
 		seen[m.Version] = m.Name
 	}
 }
+
+func TestStackConfig(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, e.NewOptions(t))
+			ctx := context.Background()
+			if err := s.SetStackConfig(ctx, "o/r", "pr-7", map[string]string{"stagecoach:pr": "7", "stagecoach:slot": "3"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetStackConfig(ctx, "o/r", "pr-7", map[string]string{"stagecoach:sleeping": "true", "stagecoach:slot": ""}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.StackConfig(ctx, "o/r", "pr-7")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || got["stagecoach:pr"] != "7" || got["stagecoach:sleeping"] != "true" {
+				t.Fatalf("config = %v", got)
+			}
+			if err := s.DeleteStackConfig(ctx, "o/r", "pr-7"); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.StackConfig(ctx, "o/r", "pr-7"); len(got) != 0 {
+				t.Fatalf("after delete: %v", got)
+			}
+			for _, inst := range []int64{1, 2} {
+				if err := s.TouchRepository(ctx, "o/r", inst); err != nil {
+					t.Fatal(err)
+				}
+			}
+			repos, err := s.Repositories(ctx)
+			if err != nil || len(repos) != 1 || repos[0].InstallationID != 2 {
+				t.Fatalf("repositories = %+v, %v", repos, err)
+			}
+		})
+	}
+}

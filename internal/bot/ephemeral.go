@@ -1,0 +1,4 @@
+package bot
+
+// ephemeralFeature builds the ephemeral feature. Not built yet: it contributes nothing.
+func ephemeralFeature(featureDeps) (feature, error) { return feature{}, nil }
