@@ -18,14 +18,14 @@ import (
 
 // featureDeps is what every feature is built from.
 type featureDeps struct {
-	store    *store.Store
-	jobs     *jobs.Inserter
-	github   configcheck.Installations
-	engine   *engine.Runner
-	source   *source.Fetcher
-	configs  *configcheck.Processor // repository config from the default branch, cached per commit
-	logger   *slog.Logger
-	now      func() time.Time
+	store   *store.Store
+	jobs    *jobs.Inserter
+	github  configcheck.Installations
+	engine  *engine.Runner
+	source  *source.Fetcher
+	configs *configcheck.Processor // repository config from the default branch, cached per commit
+	logger  *slog.Logger
+	now     func() time.Time
 	// publicURL is the bot's external base URL ("" when unset), for links in comments.
 	publicURL string
 	registry  prometheus.Registerer
