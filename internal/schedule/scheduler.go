@@ -1,0 +1,198 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/source"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// Store is the state the scheduler reads and records.
+type Store interface {
+	Repositories(ctx context.Context) ([]store.Repository, error)
+	SleepOverrides(ctx context.Context, repo string) (map[string]store.SleepOverride, error)
+	SetSleepOverride(ctx context.Context, o store.SleepOverride) error
+	SleepState(ctx context.Context, repo, env, stack string) (store.SleepState, error)
+	SetSleepState(ctx context.Context, st store.SleepState) error
+	StackConfig(ctx context.Context, repo, stack string) (map[string]string, error)
+	SetStackConfig(ctx context.Context, repo, stack string, values map[string]string) error
+}
+
+// Engine runs the updates that put stacks to sleep and wake them; *engine.Runner satisfies it.
+type Engine interface {
+	Up(ctx context.Context, req engine.Request) (engine.Result, error)
+	Tags(ctx context.Context, req engine.Request) (map[string]string, error)
+}
+
+// Source fetches a repository's Pulumi project at a commit; *source.Fetcher satisfies it.
+type Source interface {
+	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
+}
+
+// Configs reads a repository's .stagecoach.yaml from its default branch.
+type Configs interface {
+	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
+}
+
+// Inserter enqueues jobs.
+type Inserter interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Installations hands out GitHub clients per installation.
+type Installations interface {
+	Installation(id int64) *github.Client
+}
+
+// PRTarget is one active PR environment, for the ephemeral schedule.
+type PRTarget struct {
+	Stack         string
+	FirstDeployed time.Time
+}
+
+// PRLister lists a repository's active PR environments. Optional: without it the ephemeral
+// schedule has nothing to act on.
+type PRLister func(ctx context.Context, repo string) ([]PRTarget, error)
+
+// Options are what a Scheduler is built from.
+type Options struct {
+	Store  Store
+	Jobs   Inserter
+	Config Configs
+	GitHub Installations
+	// Engine may be nil when no Pulumi CLI is installed; transitions then fail with a clear error.
+	Engine Engine
+	Source Source
+	// PREnvironments lists PR environments; optional.
+	PREnvironments PRLister
+	Logger         *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Registry receives the schedule metrics; optional.
+	Registry prometheus.Registerer
+	// Interval is how often the desired states are reconciled. Default 1m.
+	Interval time.Duration
+}
+
+// Scheduler puts environments to sleep and wakes them.
+type Scheduler struct {
+	o       Options
+	metrics *gauges
+}
+
+// New returns a scheduler.
+func New(o Options) *Scheduler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Minute
+	}
+	return &Scheduler{o: o, metrics: newGauges(o.Registry)}
+}
+
+// AddWorkers registers the scheduler's jobs.
+func (s *Scheduler) AddWorkers(w *river.Workers) {
+	river.AddWorker(w, &tickWorker{s: s})
+	river.AddWorker(w, &transitionWorker{s: s})
+}
+
+// Periodic is the reconciliation tick: on the elected leader only, so with several replicas
+// each tick runs once, and once at start-up to catch up on transitions missed while down.
+func (s *Scheduler) Periodic() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.o.Interval),
+		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+// Commands are /wake and /sleep.
+func (s *Scheduler) Commands() []command.Spec {
+	return []command.Spec{
+		{Name: "wake", Usage: "/wake <env> [for <duration>]", Help: "wake a sleeping environment now (default for 2h), then the schedule takes over",
+			Handler: command.HandlerFunc(s.wake)},
+		{Name: "sleep", Usage: "/sleep <env> [for <duration>]", Help: "put an environment to sleep now (default until its next scheduled wake)",
+			Handler: command.HandlerFunc(s.sleep)},
+	}
+}
+
+// target is one stack a schedule governs.
+type target struct {
+	plan          Plan
+	env           string // environment name, or the PR stack for PR environments
+	stack         string
+	firstDeployed time.Time
+	ephemeral     bool
+}
+
+// targets lists the stacks cfg's schedules govern in repo.
+func (s *Scheduler) targets(ctx context.Context, repo string, cfg *repoconfig.Config) ([]target, error) {
+	var out []target
+	for _, sc := range cfg.Schedules {
+		p, err := NewPlan(sc)
+		if err != nil {
+			return nil, err
+		}
+		if sc.Environment == repoconfig.EphemeralScheduleKey {
+			if s.o.PREnvironments == nil {
+				continue
+			}
+			prs, err := s.o.PREnvironments(ctx, repo)
+			if err != nil {
+				return nil, fmt.Errorf("listing the PR environments of %s: %w", repo, err)
+			}
+			for _, pr := range prs {
+				out = append(out, target{plan: p, env: pr.Stack, stack: pr.Stack, firstDeployed: pr.FirstDeployed, ephemeral: true})
+			}
+			continue
+		}
+		env, ok := cfg.Environment(sc.Environment)
+		if !ok {
+			continue // validation refuses this; never reached with a loaded config
+		}
+		out = append(out, target{plan: p, env: env.Name, stack: env.Stack})
+	}
+	return out, nil
+}
+
+// desired is a target's desired state now, with the override in force.
+func (s *Scheduler) desired(t target, overrides map[string]store.SleepOverride) Decision {
+	var o *Override
+	if so, ok := overrides[t.env]; ok {
+		o = &Override{State: State(so.State), Until: so.Until, By: so.SetBy, At: so.SetAt}
+	}
+	return t.plan.Desired(s.o.Now(), o, t.firstDeployed)
+}
+
+// loadConfig reads repo's config; ok is false when the repo has none or a broken one.
+func (s *Scheduler) loadConfig(ctx context.Context, installation int64, repo string) (*repoconfig.Config, bool, error) {
+	loaded, err := s.o.Config.Load(ctx, installation, repo)
+	var verr *repoconfig.ValidationError
+	switch {
+	case errors.Is(err, repoconfig.ErrNotFound), errors.As(err, &verr):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return loaded.Config, true, nil
+}
+
+func splitRepo(repo string) (string, string) {
+	owner, name, _ := strings.Cut(repo, "/")
+	return owner, name
+}

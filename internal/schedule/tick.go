@@ -1,0 +1,105 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// TickArgs reconciles desired and applied sleep states: of every repository, or of Repo only.
+type TickArgs struct {
+	// Repo limits the tick to one repository ("owner/name"); empty means all.
+	Repo string `json:"repo,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (TickArgs) Kind() string { return "schedule_tick" }
+
+// InsertOpts keeps one tick per scope waiting at a time.
+func (TickArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingStates()}}
+}
+
+// waitingStates are the states in which a second identical job is redundant: it waits or runs
+// (River requires "running" among them). A job that finished does not block the next one.
+func waitingStates() []rivertype.JobState {
+	return []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+}
+
+type tickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	s *Scheduler
+}
+
+// Work computes each governed stack's desired state and enqueues a transition for each that
+// differs from what was applied. It changes nothing itself, so a tick is cheap and safe to repeat.
+func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
+	s := w.s
+	log := jobs.Logger(ctx, s.o.Logger)
+	repos, err := s.o.Store.Repositories(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range repos {
+		if job.Args.Repo != "" && r.Repo != job.Args.Repo {
+			continue
+		}
+		if err := s.reconcile(ctx, r); err != nil {
+			log.Warn("reconciling schedules", "repo", r.Repo, "error", err)
+			errs = append(errs, fmt.Errorf("%s: %w", r.Repo, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reconcile enqueues the transitions one repository needs.
+func (s *Scheduler) reconcile(ctx context.Context, r store.Repository) error {
+	cfg, ok, err := s.loadConfig(ctx, r.InstallationID, r.Repo)
+	if err != nil || !ok || len(cfg.Schedules) == 0 {
+		return err
+	}
+	overrides, err := s.o.Store.SleepOverrides(ctx, r.Repo)
+	if err != nil {
+		return err
+	}
+	targets, err := s.targets(ctx, r.Repo, cfg)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		d := s.desired(t, overrides)
+		applied, err := s.applied(ctx, r.Repo, t)
+		if err != nil {
+			return err
+		}
+		s.metrics.observe(r.Repo, t, applied)
+		if d.State == applied {
+			continue
+		}
+		if _, err := s.o.Jobs.Insert(ctx, TransitionArgs{InstallationID: r.InstallationID, Repo: r.Repo,
+			Environment: t.env, Stack: t.stack, State: d.State, Reason: d.Reason}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applied is the state last applied to a target; a stack the scheduler never touched is awake.
+func (s *Scheduler) applied(ctx context.Context, repo string, t target) (State, error) {
+	st, err := s.o.Store.SleepState(ctx, repo, t.env, t.stack)
+	if errors.Is(err, store.ErrNotFound) {
+		return Awake, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return State(st.State), nil
+}

@@ -1,0 +1,231 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/riverqueue/river"
+	"gopkg.in/yaml.v3"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// TransitionArgs puts one stack to sleep or wakes it.
+type TransitionArgs struct {
+	InstallationID int64  `json:"installation_id"`
+	Repo           string `json:"repo"`
+	// Environment is the environment's name, or the PR stack for PR environments.
+	Environment string `json:"environment"`
+	Stack       string `json:"stack"`
+	// State is the state to apply.
+	State State `json:"state"`
+	// Reason is why, for logs.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (TransitionArgs) Kind() string { return "schedule_transition" }
+
+// InsertOpts makes a transition unique while it waits, so ticks on several replicas or in quick
+// succession apply it once. Reason is left out of the uniqueness key.
+func (TransitionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingStates()}}
+}
+
+type transitionWorker struct {
+	river.WorkerDefaults[TransitionArgs]
+	s *Scheduler
+}
+
+// Work re-checks the desired state (level-triggered: a stale transition does nothing), then sets
+// the sleep key and runs an update through the engine, which waits for any operation in flight
+// on the stack.
+func (w *transitionWorker) Work(ctx context.Context, job *river.Job[TransitionArgs]) error {
+	s, a := w.s, job.Args
+	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "stack", a.Stack, "environment", a.Environment, "state", a.State)
+	cfg, ok, err := s.loadConfig(ctx, a.InstallationID, a.Repo)
+	if err != nil || !ok {
+		return err
+	}
+	targets, err := s.targets(ctx, a.Repo, cfg)
+	if err != nil {
+		return err
+	}
+	var t *target
+	for i := range targets {
+		if targets[i].env == a.Environment && targets[i].stack == a.Stack {
+			t = &targets[i]
+		}
+	}
+	if t == nil {
+		log.Info("schedule no longer governs this stack; nothing to do")
+		return nil
+	}
+	overrides, err := s.o.Store.SleepOverrides(ctx, a.Repo)
+	if err != nil {
+		return err
+	}
+	if d := s.desired(*t, overrides); d.State != a.State {
+		log.Info("transition is stale; the desired state changed", "desired", d.State)
+		return nil
+	}
+	applied, err := s.applied(ctx, a.Repo, *t)
+	if err != nil {
+		return err
+	}
+	if applied == a.State {
+		return nil
+	}
+	if err := s.apply(ctx, a, *t, cfg); err != nil {
+		return fmt.Errorf("putting %s of %s %s: %w", a.Stack, a.Repo, a.State, err)
+	}
+	log.Info("environment "+string(a.State), "reason", a.Reason)
+	return nil
+}
+
+// apply records the new sleep key, then updates the stack at the commit it runs.
+func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, cfg *repoconfig.Config) error {
+	key := t.plan.ConfigKey
+	overlay, err := s.o.Store.StackConfig(ctx, a.Repo, a.Stack)
+	if err != nil {
+		return err
+	}
+	prev, err := s.o.Store.SleepState(ctx, a.Repo, a.Environment, a.Stack)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	next := store.SleepState{Repo: a.Repo, Environment: a.Environment, Stack: a.Stack, State: string(a.State), ChangedAt: s.o.Now()}
+	change := map[string]string{}
+	if a.State == Asleep {
+		// Remember what the key was, so waking restores exactly that.
+		next.PreviousValue, next.HadValue = overlay[key], overlay[key] != ""
+		change[key] = "true"
+	} else {
+		next.PreviousValue, next.HadValue = prev.PreviousValue, prev.HadValue
+		change[key] = prev.PreviousValue // "" removes the key: the program's own default applies
+	}
+	// The key is recorded first: a deploy by another feature that starts now keeps the new state.
+	if err := s.o.Store.SetStackConfig(ctx, a.Repo, a.Stack, change); err != nil {
+		return err
+	}
+	if s.o.Engine == nil {
+		return errors.New("the Pulumi engine is not available: run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
+	}
+	if err := s.update(ctx, a, t, cfg); err != nil {
+		return err
+	}
+	return s.o.Store.SetSleepState(ctx, next)
+}
+
+// update runs `pulumi up` on the stack at the commit it was last deployed from, with the bot's
+// config keys. A stack that was never deployed is left alone: its first deploy comes up in the
+// recorded state.
+func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, cfg *repoconfig.Config) error {
+	owner, name := splitRepo(a.Repo)
+	gh := s.o.GitHub.Installation(a.InstallationID)
+	loaded, err := s.o.Config.Load(ctx, a.InstallationID, a.Repo)
+	if err != nil {
+		return err
+	}
+	head, err := s.o.Source.Project(ctx, gh.Repositories, owner, name, loaded.SHA, cfg.Project)
+	if err != nil {
+		return err
+	}
+	project, err := projectName(head)
+	if err != nil {
+		return err
+	}
+	tags, err := s.o.Engine.Tags(ctx, engine.Request{Program: engine.StateOnly(project), Stack: a.Stack})
+	if errors.Is(err, engine.ErrStackNotFound) {
+		jobs.Logger(ctx, s.o.Logger).Info("stack not deployed yet; its first deploy will honour the recorded state", "stack", a.Stack)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sha := tags[engine.TagSHA]
+	if sha == "" {
+		return fmt.Errorf("stack %s has no %s tag: it was not deployed by stagecoach, so the commit to update it from is unknown", a.Stack, engine.TagSHA)
+	}
+	dir, err := s.o.Source.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
+	if err != nil {
+		return err
+	}
+	values := map[string]engine.ConfigValue{}
+	if t.ephemeral {
+		tmpl, err := templateConfig(dir, cfg.Ephemeral.ConfigTemplate)
+		if err != nil {
+			return err
+		}
+		values = tmpl
+	}
+	overlay, err := s.o.Store.StackConfig(ctx, a.Repo, a.Stack)
+	if err != nil {
+		return err
+	}
+	for k, v := range overlay {
+		values[k] = engine.ConfigValue{Value: v}
+	}
+	verb := "wake"
+	if a.State == Asleep {
+		verb = "sleep"
+	}
+	_, err = s.o.Engine.Up(ctx, engine.Request{Program: engine.LocalProgram(dir), Stack: a.Stack, Config: values,
+		Message: fmt.Sprintf("stagecoach: scheduled %s (%s)", verb, a.Reason)})
+	return err
+}
+
+// projectName reads the project name from dir/Pulumi.yaml.
+func projectName(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
+	if err != nil {
+		return "", fmt.Errorf("reading the Pulumi project: %w", err)
+	}
+	var p struct {
+		Name string `yaml:"name"`
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil || p.Name == "" {
+		return "", fmt.Errorf("reading the project name from %s: no name", filepath.Join(dir, "Pulumi.yaml"))
+	}
+	return p.Name, nil
+}
+
+// templateConfig reads the plain values of a stack config file such as Pulumi.pr.yaml.
+func templateConfig(dir, file string) (map[string]engine.ConfigValue, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]engine.ConfigValue{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the config template: %w", err)
+	}
+	var f struct {
+		Config map[string]yaml.Node `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("reading the config template %s: %w", file, err)
+	}
+	out := map[string]engine.ConfigValue{}
+	for k, n := range f.Config {
+		if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "secure" {
+			return nil, fmt.Errorf("config template %s: %s is a secret, which is encrypted for the template's own stack and cannot be carried to PR stacks", file, k)
+		}
+		if n.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("config template %s: %s is structured; only plain values can be carried to PR stacks", file, k)
+		}
+		v := n.Value
+		if n.Tag == "!!bool" {
+			b, _ := strconv.ParseBool(v)
+			v = strconv.FormatBool(b)
+		}
+		out[k] = engine.ConfigValue{Value: v}
+	}
+	return out, nil
+}
