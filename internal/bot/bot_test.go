@@ -124,6 +124,17 @@ func (w *world) waitChecks(t *testing.T, prs []githubsim.PR) {
 	}
 }
 
+// waitPosts waits until the bot's check-run creations reach n (the simulator logs a request
+// after answering it, so its state can be ahead of its request log).
+func (w *world) waitPosts(t *testing.T, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.sim.WaitFor(ctx, func() bool { return w.checkRunPosts() >= n }); err != nil {
+		t.Fatalf("waiting for %d check runs (have %d): %v", n, w.checkRunPosts(), err)
+	}
+}
+
 // checkRunPosts counts the check runs the bot created.
 func (w *world) checkRunPosts() int {
 	n := 0
@@ -202,6 +213,7 @@ func TestBot(t *testing.T) {
 				if status, err := w.sim.Redeliver(last.ID); err != nil || status != http.StatusOK {
 					t.Fatalf("redelivery: %d, %v; want 200", status, err)
 				}
+				w.waitPosts(t, 3)
 				if n := w.checkRunPosts(); n != 3 {
 					t.Fatalf("%d check runs created, want exactly 3", n)
 				}
@@ -237,6 +249,7 @@ func TestBot(t *testing.T) {
 			}
 		}
 		w.waitChecks(t, prs)
+		w.waitPosts(t, 6)
 		if n := w.checkRunPosts(); n != 6 {
 			t.Fatalf("%d check runs created, want exactly 6", n)
 		}

@@ -19,8 +19,12 @@ const (
 	maxOverride = 7 * 24 * time.Hour
 )
 
-func (s *Scheduler) wake(ctx context.Context, c command.Command) error  { return s.override(ctx, c, Awake) }
-func (s *Scheduler) sleep(ctx context.Context, c command.Command) error { return s.override(ctx, c, Asleep) }
+func (s *Scheduler) wake(ctx context.Context, c command.Command) error {
+	return s.override(ctx, c, Awake)
+}
+func (s *Scheduler) sleep(ctx context.Context, c command.Command) error {
+	return s.override(ctx, c, Asleep)
+}
 
 // override handles `/wake <env> [for <duration>]` and `/sleep <env> [for <duration>]`. The
 // environment "pr" (or none) means this pull request's own environment.
