@@ -31,6 +31,9 @@ type Plan struct {
 	ConfigKey string
 	// Grace keeps a fresh PR environment awake this long after its first deploy.
 	Grace time.Duration
+	// WakeOnDeploy wakes a sleeping environment when a deploy reaches it (until the next
+	// scheduled sleep); otherwise a deploy keeps it asleep.
+	WakeOnDeploy bool
 }
 
 // NewPlan builds the plan of one schedule from the repository config.
@@ -43,7 +46,8 @@ func NewPlan(s repoconfig.Schedule) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("schedule of %s: wake: %w", s.Environment, err)
 	}
-	return Plan{Environment: s.Environment, Sleep: sleep, Wake: wake, ConfigKey: s.ConfigKey, Grace: s.Grace}, nil
+	return Plan{Environment: s.Environment, Sleep: sleep, Wake: wake, ConfigKey: s.ConfigKey, Grace: s.Grace,
+		WakeOnDeploy: s.WakeOnDeploy}, nil
 }
 
 // Override pins an environment's state until a time, set by `/wake` and `/sleep`.

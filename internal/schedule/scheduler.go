@@ -67,6 +67,10 @@ type PRTarget struct {
 // schedule has nothing to act on.
 type PRLister func(ctx context.Context, repo string) ([]PRTarget, error)
 
+// LastDeploy reports when a stack was last deployed by a feature (zero time when never), for
+// wake_on_deploy.
+type LastDeploy func(ctx context.Context, repo, env, stack string) (time.Time, error)
+
 // Options are what a Scheduler is built from.
 type Options struct {
 	Store  Store
@@ -78,6 +82,8 @@ type Options struct {
 	Source Source
 	// PREnvironments lists PR environments; optional.
 	PREnvironments PRLister
+	// LastDeploy tells when stacks were last deployed; without it wake_on_deploy has no effect.
+	LastDeploy LastDeploy
 	Logger         *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time

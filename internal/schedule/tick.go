@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -75,11 +77,16 @@ func (s *Scheduler) reconcile(ctx context.Context, r store.Repository) error {
 		return err
 	}
 	for _, t := range targets {
-		d := s.desired(t, overrides)
 		applied, err := s.applied(ctx, r.Repo, t)
 		if err != nil {
 			return err
 		}
+		if applied == Asleep && t.plan.WakeOnDeploy {
+			if overrides, err = s.wakeOnDeploy(ctx, r.Repo, t, overrides); err != nil {
+				return err
+			}
+		}
+		d := s.desired(t, overrides)
 		s.metrics.observe(r.Repo, t, applied)
 		if d.State == applied {
 			continue
@@ -102,4 +109,38 @@ func (s *Scheduler) applied(ctx context.Context, repo string, t target) (State, 
 		return "", err
 	}
 	return State(st.State), nil
+}
+
+// wakeOnDeploy turns a deploy that reached a sleeping environment into an override that keeps it
+// awake until its next scheduled sleep.
+func (s *Scheduler) wakeOnDeploy(ctx context.Context, repo string, t target, overrides map[string]store.SleepOverride) (map[string]store.SleepOverride, error) {
+	if s.o.LastDeploy == nil {
+		return overrides, nil
+	}
+	st, err := s.o.Store.SleepState(ctx, repo, t.env, t.stack)
+	if err != nil {
+		return overrides, err
+	}
+	deployed, err := s.o.LastDeploy(ctx, repo, t.env, t.stack)
+	if err != nil || deployed.IsZero() || !deployed.After(st.ChangedAt) {
+		return overrides, err
+	}
+	if o, ok := overrides[t.env]; ok && !o.SetAt.Before(deployed) {
+		return overrides, nil // already answered, or a person decided since
+	}
+	now := s.o.Now()
+	until, ok := t.plan.Sleep.Next(now)
+	if !ok {
+		until = now.Add(12 * time.Hour)
+	}
+	o := store.SleepOverride{Repo: repo, Environment: t.env, State: string(Awake), Until: until, SetBy: "a deploy", SetAt: now}
+	if err := s.o.Store.SetSleepOverride(ctx, o); err != nil {
+		return overrides, err
+	}
+	out := maps.Clone(overrides)
+	if out == nil {
+		out = map[string]store.SleepOverride{}
+	}
+	out[t.env] = o
+	return out, nil
 }

@@ -1,0 +1,128 @@
+package schedule
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// memStore is an in-memory Store.
+type memStore struct {
+	mu        sync.Mutex
+	overrides map[string]store.SleepOverride
+	states    map[string]store.SleepState
+}
+
+func (m *memStore) Repositories(context.Context) ([]store.Repository, error) {
+	return []store.Repository{{Repo: "acme/shop", InstallationID: 1}}, nil
+}
+func (m *memStore) SleepOverrides(context.Context, string) (map[string]store.SleepOverride, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]store.SleepOverride{}
+	for k, v := range m.overrides {
+		out[k] = v
+	}
+	return out, nil
+}
+func (m *memStore) SetSleepOverride(_ context.Context, o store.SleepOverride) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.overrides[o.Environment] = o
+	return nil
+}
+func (m *memStore) SleepState(_ context.Context, _, env, _ string) (store.SleepState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.states[env]
+	if !ok {
+		return st, store.ErrNotFound
+	}
+	return st, nil
+}
+func (m *memStore) SetSleepState(_ context.Context, st store.SleepState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.states[st.Environment] = st
+	return nil
+}
+func (m *memStore) StackConfig(context.Context, string, string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+func (m *memStore) SetStackConfig(context.Context, string, string, map[string]string) error { return nil }
+
+type fakeConfigs struct{ cfg *repoconfig.Config }
+
+func (f fakeConfigs) Load(context.Context, int64, string) (repoconfig.Loaded, error) {
+	return repoconfig.Loaded{Config: f.cfg, Branch: "main", SHA: "abc"}, nil
+}
+
+type fakeJobs struct {
+	mu   sync.Mutex
+	args []river.JobArgs
+}
+
+func (f *fakeJobs) Insert(_ context.Context, a river.JobArgs, _ *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.args = append(f.args, a)
+	return &rivertype.JobInsertResult{}, nil
+}
+
+func TestWakeOnDeploy(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	sleptAt := time.Date(2026, 11, 25, 20, 0, 0, 0, loc)
+	deployedAt := time.Date(2026, 11, 25, 21, 0, 0, 0, loc)
+	now := time.Date(2026, 11, 25, 21, 5, 0, 0, loc)
+	for _, c := range []struct {
+		name         string
+		wakeOnDeploy bool
+		want         State // the transition enqueued, "" for none
+	}{
+		{"a deploy wakes a sleeping environment when configured", true, Awake},
+		{"by default a deploy keeps it asleep", false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			spec := "version: 1\nenvironments:\n  - name: dev\nschedules:\n  dev:\n    sleep: \"CRON_TZ=Europe/Berlin 0 20 * * MON-FRI\"\n    wake: \"CRON_TZ=Europe/Berlin 0 7 * * MON-FRI\"\n"
+			if c.wakeOnDeploy {
+				spec += "    wake_on_deploy: true\n"
+			}
+			cfg, err := repoconfig.Parse(".stagecoach.yaml", []byte(spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &memStore{overrides: map[string]store.SleepOverride{},
+				states: map[string]store.SleepState{"dev": {Environment: "dev", Stack: "dev", State: "asleep", ChangedAt: sleptAt}}}
+			jobs := &fakeJobs{}
+			s := New(Options{Store: st, Jobs: jobs, Config: fakeConfigs{cfg}, Now: func() time.Time { return now },
+				LastDeploy: func(context.Context, string, string, string) (time.Time, error) { return deployedAt, nil }})
+			if err := s.reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
+				t.Fatal(err)
+			}
+			var got State
+			for _, a := range jobs.args {
+				if tr, ok := a.(TransitionArgs); ok {
+					got = tr.State
+				}
+			}
+			if got != c.want {
+				t.Fatalf("transition = %q, want %q", got, c.want)
+			}
+			if c.wakeOnDeploy {
+				o := st.overrides["dev"]
+				if want := time.Date(2026, 11, 26, 20, 0, 0, 0, loc); !o.Until.Equal(want) || o.State != "awake" {
+					t.Fatalf("override = %+v, want awake until the next scheduled sleep %v", o, want)
+				}
+			}
+		})
+	}
+}
