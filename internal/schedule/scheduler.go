@@ -84,7 +84,7 @@ type Options struct {
 	PREnvironments PRLister
 	// LastDeploy tells when stacks were last deployed; without it wake_on_deploy has no effect.
 	LastDeploy LastDeploy
-	Logger         *slog.Logger
+	Logger     *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Registry receives the schedule metrics; optional.

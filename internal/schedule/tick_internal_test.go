@@ -56,7 +56,9 @@ func (m *memStore) SetSleepState(_ context.Context, st store.SleepState) error {
 func (m *memStore) StackConfig(context.Context, string, string) (map[string]string, error) {
 	return map[string]string{}, nil
 }
-func (m *memStore) SetStackConfig(context.Context, string, string, map[string]string) error { return nil }
+func (m *memStore) SetStackConfig(context.Context, string, string, map[string]string) error {
+	return nil
+}
 
 type fakeConfigs struct{ cfg *repoconfig.Config }
 
