@@ -23,7 +23,7 @@ Usage:
   bot serve                     run the webhook server and the job workers
   bot doctor                    check the setup: Pulumi CLI, backend, secrets, database, GitHub App
   bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml); exit 1 on errors
-  bot schedule [FILE]           print sleep/wake state, next transitions and savings per environment
+  bot schedule [FILE]           sleep/wake state, overrides, next transitions and savings per environment
   bot toolchain install         find or build the pinned Pulumi CLI and YAML language host
   bot version                   print the version
 
@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "toolchain":
 		return toolchainCommand(ctx, rest, getenv, stdout)
 	case "schedule":
-		return scheduleCommand(ctx, rest, time.Now, stdout)
+		return scheduleCommand(ctx, rest, getenv, time.Now, stdout)
 	}
 	writeUsage(stdout)
 	return fmt.Errorf("unknown command %q", cmd)
