@@ -17,6 +17,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
 	"github.com/stagecoach/stagecoach/internal/webhooks"
 )
@@ -309,6 +310,18 @@ func TestEndpoints(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+	})
+	t.Run("operation logs are served by id", func(t *testing.T) {
+		id, err := b.Store().SaveLog(context.Background(), store.OperationLog{Stack: "pr-1", Kind: "up", Text: "Updating (pr-1)", Succeeded: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s, body := get("/logs/" + id); s != http.StatusOK || !strings.Contains(body, "Updating (pr-1)") || !strings.Contains(body, "up of pr-1") {
+			t.Fatalf("log: %d %q", s, body)
+		}
+		if s, _ := get("/logs/nope"); s != http.StatusNotFound {
+			t.Fatalf("missing log: %d", s)
 		}
 	})
 	t.Run("the status page shows the queue", func(t *testing.T) {

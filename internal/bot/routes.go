@@ -2,12 +2,16 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stagecoach/stagecoach/internal/store"
 )
 
 // routes maps every endpoint the bot serves.
@@ -19,6 +23,7 @@ func (b *Bot) routes(hooks http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", b.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /logs/{id}", b.log)
 	mux.HandleFunc("GET /{$}", b.status)
 	return mux
 }
@@ -79,4 +84,27 @@ func (b *Bot) status(w http.ResponseWriter, r *http.Request) {
 	if err := statusPage.Execute(w, data); err != nil {
 		b.logger.Warn("rendering the status page", "error", err)
 	}
+}
+
+// log serves the full text of one Pulumi operation (ANSI stripped and secrets masked by the
+// engine), the page that comments, check runs and deployment statuses link to.
+func (b *Bot) log(w http.ResponseWriter, r *http.Request) {
+	l, err := b.store.Log(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no such log", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "reading the log failed", http.StatusInternalServerError)
+		b.logger.Warn("reading a log", "error", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	result := "succeeded"
+	if !l.Succeeded {
+		result = "failed"
+	}
+	fmt.Fprintf(w, "%s of %s, %s to %s UTC: %s\n\n", l.Kind, l.Stack, l.Started.UTC().Format(time.DateTime), l.Finished.UTC().Format(time.DateTime), result)
+	io.WriteString(w, l.Text)
 }
