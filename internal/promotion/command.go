@@ -1,0 +1,232 @@
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// Commands are the comment commands of promotions. Each checks its own gates, so the Router
+// only asks for read access.
+func (s *Service) Commands() []command.Spec {
+	return []command.Spec{
+		{Name: "promote", Usage: "/promote <env> [sha]", Permission: "read", Handler: command.HandlerFunc(s.promote),
+			Help: "promotes this merged pull request's commit (or the commit given) to an environment, through every gate"},
+		{Name: "approve", Usage: "/approve <env> [sha]", Permission: "read", Handler: command.HandlerFunc(s.approve),
+			Help: "approves promoting this merged pull request's commit (or the commit given) to an environment"},
+		{Name: "rollback", Usage: "/rollback <env>", Permission: "read", Handler: command.HandlerFunc(s.rollback),
+			Help: "redeploys the previous successful commit of an environment"},
+		{Name: "history", Usage: "/history <env>", Permission: "read", Handler: command.HandlerFunc(s.history),
+			Help: "lists an environment's recent promotions"},
+	}
+}
+
+// target resolves the environment and commit a command names.
+func (s *Service) target(ctx context.Context, gh *github.Client, c command.Command, maxArgs int) (*repoconfig.Config, *repoconfig.Environment, string, error) {
+	if len(c.Args) == 0 || len(c.Args) > maxArgs {
+		return nil, nil, "", command.Usagef("name the environment.")
+	}
+	cfg, err := s.config(ctx, c.InstallationID, c.Repo)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if cfg == nil {
+		return nil, nil, "", command.Usagef("this repository has no valid `.stagecoach.yaml` on its default branch.")
+	}
+	env, ok := cfg.Environment(c.Args[0])
+	if !ok {
+		return nil, nil, "", command.Usagef("`%s` is not an environment of this repository; the environments are %s.", c.Args[0], names(cfg))
+	}
+	if maxArgs < 2 {
+		return cfg, env, "", nil
+	}
+	owner, name := splitRepo(c.Repo)
+	if len(c.Args) == 2 {
+		commit, _, err := gh.Repositories.GetCommit(ctx, owner, name, c.Args[1], nil)
+		var ghErr *github.ErrorResponse
+		if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode/100 == 4 {
+			return nil, nil, "", command.Usagef("`%s` is not a commit of this repository.", c.Args[1])
+		}
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("resolving commit %s: %w", c.Args[1], err)
+		}
+		return cfg, env, commit.GetSHA(), nil
+	}
+	pr, _, err := gh.PullRequests.Get(ctx, owner, name, c.PR)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("reading %s#%d: %w", c.Repo, c.PR, err)
+	}
+	if !pr.GetMerged() {
+		return nil, nil, "", command.Usagef("this pull request is not merged, so it has no commit on the default branch; merge it first or name the commit: `/%s %s <sha>`.", c.Name, env.Name)
+	}
+	return cfg, env, pr.GetMergeCommitSHA(), nil
+}
+
+func (s *Service) reply(ctx context.Context, c command.Command, body string) error {
+	return s.comment(ctx, s.o.GitHub.Installation(c.InstallationID), c.Repo, c.PR, body)
+}
+
+// promote handles /promote <env> [sha]: every gate is checked before anything changes.
+func (s *Service) promote(ctx context.Context, c command.Command) error {
+	gh := s.o.GitHub.Installation(c.InstallationID)
+	cfg, env, sha, err := s.target(ctx, gh, c, 2)
+	if err != nil {
+		return err
+	}
+	return s.gatedRequest(ctx, gh, c, cfg, env, sha, false)
+}
+
+// gatedRequest checks every gate for a command and queues the promotion when all pass.
+func (s *Service) gatedRequest(ctx context.Context, gh *github.Client, c command.Command, cfg *repoconfig.Config, env *repoconfig.Environment, sha string, rollback bool) error {
+	ppl := newPeople(gh, c.Repo, cfg)
+	requester, err := ppl.get(ctx, c.Author)
+	if err != nil {
+		return err
+	}
+	succeeded, err := s.o.Records.FirstSuccess(ctx, c.Repo, sha)
+	if err != nil {
+		return err
+	}
+	approvals, err := s.approvals(ctx, ppl, c.Repo, env.Name, sha)
+	if err != nil {
+		return err
+	}
+	f := Facts{Config: cfg, Env: env.Name, SHA: sha, Requester: requester, Succeeded: succeeded, Approvals: approvals,
+		Now: s.o.Now(), Rollback: rollback}
+	what := "promote " + short(sha) + " to `" + env.Name + "`"
+	if rollback {
+		what = "roll `" + env.Name + "` back to " + short(sha)
+	}
+	if refusals := Check(f); len(refusals) > 0 {
+		return s.reply(ctx, c, fmt.Sprintf("@%s, I cannot %s yet:\n\n%s", c.Author, what, Explain(refusals)))
+	}
+	approvers, _ := ApprovalGate(env.Name, env.Approvals, c.Author, sha, approvals)
+	if err := s.request(ctx, cfg, store.Promotion{ID: "comment:" + strconv.FormatInt(c.CommentID, 10), Repo: c.Repo,
+		InstallationID: c.InstallationID, Environment: env.Name, SHA: sha, Trigger: TriggerComment, Requester: c.Author,
+		Approvers: approvers, PR: c.PR, Rollback: rollback}); err != nil {
+		return err
+	}
+	return s.reply(ctx, c, fmt.Sprintf("@%s, every gate passed: I will %s; the preview follows.", c.Author, what))
+}
+
+// approve handles /approve <env> [sha].
+func (s *Service) approve(ctx context.Context, c command.Command) error {
+	gh := s.o.GitHub.Installation(c.InstallationID)
+	cfg, env, sha, err := s.target(ctx, gh, c, 2)
+	if err != nil {
+		return err
+	}
+	who, err := newPeople(gh, c.Repo, cfg).get(ctx, c.Author)
+	if err != nil {
+		return err
+	}
+	if ok, why := Qualifies(env.Approvals.Approvers, who); !ok {
+		return s.reply(ctx, c, fmt.Sprintf("@%s, your approval does not count for `%s`: %s.", c.Author, env.Name, why))
+	}
+	if err := s.o.Records.AddApproval(ctx, c.Repo, env.Name, sha, c.Author); err != nil {
+		return err
+	}
+	recs, err := s.o.Records.Approvals(ctx, c.Repo, env.Name, sha)
+	if err != nil {
+		return err
+	}
+	var by []string
+	for _, r := range recs {
+		by = append(by, "@"+r.Approver)
+	}
+	return s.reply(ctx, c, fmt.Sprintf("@%s approved promoting %s to `%s`; %d approval(s) required, approved so far by %s. An approval binds to this commit only and never counts for a promotion its approver requests.",
+		c.Author, short(sha), env.Name, env.Approvals.Required, strings.Join(by, ", ")))
+}
+
+// rollback handles /rollback <env>: the previous successful commit goes back, through every
+// gate but soak.
+func (s *Service) rollback(ctx context.Context, c command.Command) error {
+	gh := s.o.GitHub.Installation(c.InstallationID)
+	cfg, env, _, err := s.target(ctx, gh, c, 1)
+	if err != nil {
+		return err
+	}
+	done, err := s.o.Records.SucceededPromotions(ctx, c.Repo, strings.ToLower(env.Name), 100)
+	if err != nil {
+		return err
+	}
+	if len(done) == 0 {
+		return s.reply(ctx, c, fmt.Sprintf("@%s, nothing was ever deployed to `%s`, so there is nothing to roll back.", c.Author, env.Name))
+	}
+	for _, p := range done[1:] {
+		if p.SHA != done[0].SHA {
+			return s.gatedRequest(ctx, gh, c, cfg, env, p.SHA, true)
+		}
+	}
+	return s.reply(ctx, c, fmt.Sprintf("@%s, `%s` has run only %s, so there is no earlier commit to roll back to.", c.Author, env.Name, short(done[0].SHA)))
+}
+
+// history handles /history <env>.
+func (s *Service) history(ctx context.Context, c command.Command) error {
+	_, env, _, err := s.target(ctx, nil, c, 1)
+	if err != nil {
+		return err
+	}
+	ps, err := s.o.Records.PromotionHistory(ctx, c.Repo, strings.ToLower(env.Name), s.o.HistoryLimit)
+	if err != nil {
+		return err
+	}
+	return s.reply(ctx, c, History(env.Name, ps, s.logURL))
+}
+
+// History renders an environment's recent promotions as a markdown table.
+func History(env string, ps []store.Promotion, logURL func(string) string) string {
+	if len(ps) == 0 {
+		return fmt.Sprintf("Nothing has been promoted to `%s` yet.", env)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Recent promotions to `%s`**, newest first\n\n", env)
+	b.WriteString("| commit | replaced | trigger | requester | approvers | preview | result | started | finished | log |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range ps {
+		kind := p.Trigger
+		if p.Rollback {
+			kind += " (rollback)"
+		}
+		log := "—"
+		if u := logURL(p.LogID); u != "" {
+			log = "[log](" + u + ")"
+		} else if p.LogID != "" {
+			log = "`" + p.LogID + "`"
+		}
+		result := p.Status
+		if p.Status == store.PromotionFailed || p.Status == store.PromotionRefused {
+			result += ": " + clip(strings.ReplaceAll(p.Reason, "\n", " "), 120)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | @%s | %s | %s | %s | %s | %s | %s |\n", short(p.SHA), orDash(short(p.ReplacedSHA)), kind,
+			p.Requester, orDash(strings.Join(p.Approvers, ", ")), orDash(cell(p.Preview)), cell(result), stamp(p.StartedAt), stamp(p.FinishedAt), log)
+	}
+	return b.String()
+}
+
+// cell makes s safe inside a markdown table cell.
+func cell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}

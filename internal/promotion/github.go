@@ -1,0 +1,160 @@
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// payloadKey marks the deployments the bot creates: their payload names the promotion, so a
+// deployment event for one is recognised as the bot's own whoever delivers it.
+const payloadKey = "stagecoach_promotion"
+
+// createDeployment opens the GitHub Deployment of a promotion: environment named after ours,
+// production for the production environment, no auto-merge and no required contexts.
+func (s *Service) createDeployment(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, p store.Promotion) (int64, error) {
+	env, _ := cfg.Environment(p.Environment)
+	owner, name := splitRepo(p.Repo)
+	task := "deploy"
+	if p.Rollback {
+		task = "deploy:rollback"
+	}
+	d, _, err := gh.Repositories.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
+		Ref: github.String(p.SHA), Task: github.String(task), AutoMerge: github.Bool(false),
+		RequiredContexts: &[]string{}, Environment: github.String(env.Name),
+		ProductionEnvironment: github.Bool(env.Production), Payload: map[string]string{payloadKey: p.ID},
+		Description: github.String(clip(fmt.Sprintf("%s of %s by %s (%s)", task, short(p.SHA), p.Requester, p.Trigger), 140)),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("creating the GitHub deployment of %s to %s: %w", short(p.SHA), env.Name, err)
+	}
+	return d.GetID(), nil
+}
+
+// status posts a deployment status; failures are logged, never fatal: the promotion itself
+// is what matters.
+func (s *Service) status(ctx context.Context, gh *github.Client, p store.Promotion, state, description string) {
+	if p.DeploymentID == 0 {
+		return
+	}
+	owner, name := splitRepo(p.Repo)
+	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(clip(description, 140))}
+	if u := s.logURL(p.LogID); u != "" {
+		req.LogURL = github.String(u)
+	}
+	if p.EnvURL != "" && state == "success" {
+		req.EnvironmentURL = github.String(p.EnvURL)
+	}
+	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, owner, name, p.DeploymentID, req); err != nil {
+		s.o.Logger.Warn("posting a deployment status", "repo", p.Repo, "deployment", p.DeploymentID, "state", state, "error", err)
+	}
+}
+
+// comment posts body on pr; pr 0 posts nothing.
+func (s *Service) comment(ctx context.Context, gh *github.Client, repo string, pr int, body string) error {
+	if pr == 0 {
+		return nil
+	}
+	owner, name := splitRepo(repo)
+	if _, _, err := gh.Issues.CreateComment(ctx, owner, name, pr, &github.IssueComment{Body: github.String(body)}); err != nil {
+		return fmt.Errorf("commenting on %s#%d: %w", repo, pr, err)
+	}
+	return nil
+}
+
+// mergedPR returns the merged pull request that brought sha to the default branch, 0 for none
+// (a direct push).
+func mergedPR(ctx context.Context, gh *github.Client, repo, sha string) (int, error) {
+	owner, name := splitRepo(repo)
+	prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, name, sha, nil)
+	if err != nil {
+		return 0, fmt.Errorf("finding the pull request of %s in %s: %w", short(sha), repo, err)
+	}
+	for _, pr := range prs {
+		if pr.GetMergeCommitSHA() == sha || pr.GetMerged() {
+			return pr.GetNumber(), nil
+		}
+	}
+	return 0, nil
+}
+
+// people looks up what the gates need to know about logins, once per login.
+type people struct {
+	gh    *github.Client
+	repo  string
+	teams []string // every team the config names
+	seen  map[string]Person
+}
+
+func newPeople(gh *github.Client, repo string, cfg *repoconfig.Config) *people {
+	var teams []string
+	for _, e := range cfg.Environments {
+		for _, t := range append(slices.Clone(e.Promoters.Teams), e.Approvals.Approvers.Teams...) {
+			if !slices.ContainsFunc(teams, func(u string) bool { return strings.EqualFold(u, t) }) {
+				teams = append(teams, t)
+			}
+		}
+	}
+	return &people{gh: gh, repo: repo, teams: teams, seen: map[string]Person{}}
+}
+
+// get returns login's permission and configured teams.
+func (p *people) get(ctx context.Context, login string) (Person, error) {
+	if got, ok := p.seen[strings.ToLower(login)]; ok {
+		return got, nil
+	}
+	perm, err := command.Permission(ctx, p.gh, p.repo, login)
+	if err != nil {
+		return Person{}, err
+	}
+	out := Person{Login: login, Permission: perm}
+	for _, t := range p.teams {
+		org, slug, _ := strings.Cut(t, "/")
+		_, _, err := p.gh.Teams.GetTeamMembershipBySlug(ctx, org, slug, login)
+		var ghErr *github.ErrorResponse
+		switch {
+		case err == nil:
+			out.Teams = append(out.Teams, t)
+		case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
+		default:
+			return Person{}, fmt.Errorf("checking whether %s is in team %s: %w", login, t, err)
+		}
+	}
+	p.seen[strings.ToLower(login)] = out
+	return out, nil
+}
+
+// approvals returns the recorded approvals of sha for env, with their approvers looked up.
+func (s *Service) approvals(ctx context.Context, ppl *people, repo, env, sha string) ([]Approval, error) {
+	recs, err := s.o.Records.Approvals(ctx, repo, env, sha)
+	if err != nil {
+		return nil, err
+	}
+	var out []Approval
+	for _, r := range recs {
+		who, err := ppl.get(ctx, r.Approver)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Approval{Approver: who, SHA: sha, At: r.ApprovedAt})
+	}
+	return out, nil
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

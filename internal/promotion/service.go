@@ -1,0 +1,215 @@
+package promotion
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/source"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// Triggers recorded on promotions.
+const (
+	TriggerMerge   = "merge"
+	TriggerLabel   = "label"
+	TriggerComment = "comment"
+	TriggerAPI     = "api"
+)
+
+// Records is the state the feature keeps; *store.Store satisfies it.
+type Records interface {
+	InsertPromotion(ctx context.Context, p store.Promotion) (bool, error)
+	UpdatePromotion(ctx context.Context, p store.Promotion) error
+	PromotionByID(ctx context.Context, id string) (store.Promotion, error)
+	QueuedPromotions(ctx context.Context, repo, env string) ([]store.Promotion, error)
+	PromotionHistory(ctx context.Context, repo, env string, limit int) ([]store.Promotion, error)
+	SucceededPromotions(ctx context.Context, repo, env string, limit int) ([]store.Promotion, error)
+	CurrentDeployment(ctx context.Context, repo, env string) (string, time.Time, error)
+	FirstSuccess(ctx context.Context, repo, sha string) (map[string]time.Time, error)
+	QueuedEnvironments(ctx context.Context) ([]store.PromotionEnvironment, error)
+	AddApproval(ctx context.Context, repo, env, sha, approver string) error
+	Approvals(ctx context.Context, repo, env, sha string) ([]store.ApprovalRecord, error)
+	StackConfig(ctx context.Context, repo, stack string) (map[string]string, error)
+	Delivery(ctx context.Context, id string) (store.Delivery, error)
+}
+
+// Inserter enqueues jobs; *jobs.Inserter satisfies it.
+type Inserter interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Installations hands out API clients per installation.
+type Installations interface {
+	Installation(id int64) *github.Client
+}
+
+// Engine runs Pulumi operations; *engine.Runner satisfies it.
+type Engine interface {
+	Preview(ctx context.Context, req engine.Request) (engine.Result, error)
+	Up(ctx context.Context, req engine.Request) (engine.Result, error)
+}
+
+// Sources fetches a project at an exact commit; *source.Fetcher satisfies it.
+type Sources interface {
+	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
+}
+
+// Configs loads a repository's configuration from its default branch.
+type Configs interface {
+	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
+}
+
+// Options are what a Service is built from.
+type Options struct {
+	Records Records
+	Jobs    Inserter
+	GitHub  Installations
+	// Engine runs the deploys; nil when the bot has no Pulumi CLI (promotions then fail with
+	// an error saying so).
+	Engine  Engine
+	Sources Sources
+	Configs Configs
+	Logger  *slog.Logger
+	// Now is the clock of every gate. Default time.Now.
+	Now func() time.Time
+	// PublicURL is the bot's base URL for log links; "" links to nothing.
+	PublicURL string
+	// HistoryLimit is how many promotions /history lists. Default 10.
+	HistoryLimit int
+}
+
+// Service carries out promotions.
+type Service struct {
+	o Options
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HistoryLimit == 0 {
+		o.HistoryLimit = 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{o: o}
+}
+
+// EnvironmentArgs is the job that works an environment's queue: one at a time per environment,
+// newest eligible commit first.
+type EnvironmentArgs struct {
+	Repo           string `json:"repo"`
+	Environment    string `json:"environment"`
+	InstallationID int64  `json:"installation_id"`
+}
+
+// Kind implements river.JobArgs.
+func (EnvironmentArgs) Kind() string { return "promotion_environment" }
+
+// InsertOpts makes the job unique per environment while it waits or runs.
+func (EnvironmentArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+	}}}
+}
+
+// SweepArgs is the periodic job that gives every environment with queued promotions a job, so
+// a promotion queued just as its environment's job finished is not left waiting.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "promotion_sweep" }
+
+// enqueue makes sure the environment's job exists.
+func (s *Service) enqueue(ctx context.Context, repo, env string, installation int64) error {
+	if _, err := s.o.Jobs.Insert(ctx, EnvironmentArgs{Repo: repo, Environment: strings.ToLower(env), InstallationID: installation}, nil); err != nil {
+		return fmt.Errorf("queueing the promotion job of %s in %s: %w", env, repo, err)
+	}
+	return nil
+}
+
+// request records a promotion, opens its GitHub Deployment (status queued) and queues its
+// environment's job. Retrying it is harmless: the record's ID makes it happen once.
+func (s *Service) request(ctx context.Context, cfg *repoconfig.Config, p store.Promotion) error {
+	env, ok := cfg.Environment(p.Environment)
+	if !ok {
+		return fmt.Errorf("promoting to %s: no such environment", p.Environment)
+	}
+	p.Environment, p.Stack = strings.ToLower(env.Name), env.Stack
+	fresh, err := s.o.Records.InsertPromotion(ctx, p)
+	if err != nil {
+		return err
+	}
+	rec, err := s.o.Records.PromotionByID(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if rec.Finished() {
+		return nil
+	}
+	gh := s.o.GitHub.Installation(rec.InstallationID)
+	if rec.DeploymentID == 0 {
+		id, err := s.createDeployment(ctx, gh, cfg, rec)
+		if err != nil {
+			return err
+		}
+		rec.DeploymentID, fresh = id, true
+		if err := s.o.Records.UpdatePromotion(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if fresh {
+		s.status(ctx, gh, rec, "queued", "waiting for "+rec.Environment)
+	}
+	return s.enqueue(ctx, rec.Repo, rec.Environment, rec.InstallationID)
+}
+
+// Sweep gives every environment with queued promotions a job.
+func (s *Service) Sweep(ctx context.Context) error {
+	envs, err := s.o.Records.QueuedEnvironments(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range envs {
+		if err := s.enqueue(ctx, e.Repo, e.Environment, e.InstallationID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SweepWorker works SweepArgs.
+type SweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	Service *Service
+}
+
+// Work implements river.Worker.
+func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	return w.Service.Sweep(ctx)
+}
+
+// logURL links to an operation log, "" without a public URL or log.
+func (s *Service) logURL(logID string) string {
+	if s.o.PublicURL == "" || logID == "" {
+		return ""
+	}
+	return strings.TrimRight(s.o.PublicURL, "/") + "/logs/" + logID
+}
+
+func splitRepo(repo string) (string, string) {
+	owner, name, _ := strings.Cut(repo, "/")
+	return owner, name
+}
