@@ -1,6 +1,13 @@
 package bot
 
-import "github.com/stagecoach/stagecoach/internal/schedule"
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/stagecoach/stagecoach/internal/schedule"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
 
 // scheduleFeature builds the off-hours scheduler: a periodic tick on the elected leader,
 // transition jobs, and the /wake and /sleep commands.
@@ -10,6 +17,19 @@ func scheduleFeature(d featureDeps) (feature, error) {
 		eng = d.engine
 	}
 	s := schedule.New(schedule.Options{Store: d.store, Jobs: d.jobs, Config: d.configs, GitHub: d.github,
-		Engine: eng, Source: d.source, Logger: d.logger, Now: d.now, Registry: d.registry})
+		Engine: eng, Source: d.source, Logger: d.logger, Now: d.now, Registry: d.registry,
+		LastDeploy: lastPromotion(d.store)})
 	return feature{commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
+}
+
+// lastPromotion tells the scheduler when an environment last received a promotion, for
+// wake_on_deploy.
+func lastPromotion(st *store.Store) schedule.LastDeploy {
+	return func(ctx context.Context, repo, env, _ string) (time.Time, error) {
+		_, at, err := st.CurrentDeployment(ctx, repo, env)
+		if errors.Is(err, store.ErrNotFound) {
+			return time.Time{}, nil
+		}
+		return at, err
+	}
 }
