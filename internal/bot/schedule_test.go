@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -288,6 +291,58 @@ func TestScheduleEndToEnd(t *testing.T) {
 		cfg, _ := b.Store().StackConfig(ctx, "acme/shop", "dev")
 		if _, ok := cfg["stagecoach:sleeping"]; ok {
 			t.Fatalf("the key was unset before sleeping and is %q after waking", cfg["stagecoach:sleeping"])
+		}
+	})
+
+	t.Run("the savings are in the metrics", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		for _, want := range []string{
+			`stagecoach_schedule_awake_hours_per_week{environment="dev",repo="acme/shop"} 65`,
+			`stagecoach_schedule_saved_ratio{environment="dev",repo="acme/shop"} 0.61`,
+			`stagecoach_environment_asleep{environment="dev",repo="acme/shop"}`,
+		} {
+			if !strings.Contains(rec.Body.String(), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+
+	t.Run("/wake needs write access and sets an override that is confirmed", func(t *testing.T) {
+		w.sim.SetCollaborator("acme/shop", "alice", "write")
+		w.sim.SetCollaborator("acme/shop", "viewer", "read")
+		w.sim.SetWebhookURL("http://" + b.Addr() + "/webhooks/github")
+		pr, err := w.sim.OpenPR("acme/shop", githubsim.PROptions{Author: "alice", Files: map[string]string{"notes.txt": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := berlin(t, "2026-11-26 22:00") // Thursday night: dev sleeps
+		w.clock.Set(now)
+		if _, err := w.sim.Comment("acme/shop", pr.Number, "viewer", "/wake dev"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.sim.Comment("acme/shop", pr.Number, "alice", "/wake dev for 3h"); err != nil {
+			t.Fatal(err)
+		}
+		ctx2, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		err = w.sim.WaitFor(ctx2, func() bool {
+			var refused, confirmed bool
+			for _, c := range w.sim.Comments("acme/shop", pr.Number) {
+				refused = refused || strings.Contains(c.Body, "needs write access")
+				confirmed = confirmed || strings.Contains(c.Body, "`dev` wakes now and stays awake until Fri 27 Nov 01:00 CET (set by @alice)")
+			}
+			return refused && confirmed
+		})
+		if err != nil {
+			for _, c := range w.sim.Comments("acme/shop", pr.Number) {
+				t.Logf("comment by %s: %s", c.Author, c.Body)
+			}
+			t.Fatalf("waiting for the answers: %v", err)
+		}
+		o, err := b.Store().SleepOverrides(ctx, "acme/shop")
+		if err != nil || o["dev"].SetBy != "alice" || !o["dev"].Until.Equal(now.Add(3*time.Hour)) || o["dev"].State != "awake" {
+			t.Fatalf("overrides = %+v, %v", o, err)
 		}
 	})
 
