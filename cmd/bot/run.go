@@ -25,6 +25,7 @@ Usage:
   bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml); exit 1 on errors
   bot schedule [FILE]           sleep/wake state, overrides, next transitions and savings per environment
   bot toolchain install         find or build the pinned Pulumi CLI and YAML language host
+  bot demo                      play a pull request's life against a simulated GitHub and a sample project
   bot version                   print the version
 
 Every command takes --help. Settings come from the environment:
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return configCommand(ctx, rest, stdout)
 	case "toolchain":
 		return toolchainCommand(ctx, rest, getenv, stdout)
+	case "demo":
+		return demoCommand(ctx, rest, getenv, stdout)
 	case "schedule":
 		return scheduleCommand(ctx, rest, getenv, time.Now, stdout)
 	}

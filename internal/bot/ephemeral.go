@@ -1,4 +1,35 @@
 package bot
 
-// ephemeralFeature builds the ephemeral feature. Not built yet: it contributes nothing.
-func ephemeralFeature(featureDeps) (feature, error) { return feature{}, nil }
+import (
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/stagecoach/stagecoach/internal/ephemeral"
+	"github.com/stagecoach/stagecoach/internal/event"
+)
+
+// ephemeralSweepInterval is how often PR environments are checked for expiry, waiting PRs and
+// closed PRs whose webhook was missed. The sweep also runs when the bot starts.
+const ephemeralSweepInterval = time.Minute
+
+// ephemeralFeature builds PR environments (see internal/ephemeral).
+func ephemeralFeature(d featureDeps) (feature, error) {
+	o := ephemeral.Options{Records: d.store, Leases: d.store, Jobs: d.jobs, GitHub: d.github, Sources: d.source, Configs: d.configs,
+		Logger: d.logger, Now: d.now, PublicURL: d.publicURL, Registry: d.registry}
+	if d.engine != nil {
+		o.Engine = d.engine
+	}
+	svc := ephemeral.New(o)
+	return feature{
+		processors: map[string]event.Processor{"pull_request": event.ProcessorFunc(svc.PullRequest)},
+		commands:   svc.Commands(),
+		addWorkers: func(w *river.Workers) {
+			river.AddWorker(w, &ephemeral.PRWorker{Service: svc})
+			river.AddWorker(w, &ephemeral.SweepWorker{Service: svc})
+		},
+		periodic: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(ephemeralSweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ephemeral.SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+	}, nil
+}

@@ -1,0 +1,141 @@
+package ephemeral
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/render"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func defaults(t *testing.T) repoconfig.Ephemeral {
+	t.Helper()
+	cfg, err := repoconfig.Parse(".stagecoach.yaml", []byte("ephemeral:\n  enabled: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Ephemeral
+}
+
+func TestEligible(t *testing.T) {
+	t.Parallel()
+	ec := defaults(t)
+	open := prFacts{Open: true, HeadSHA: "b"}
+	for _, c := range []struct {
+		name string
+		f    prFacts
+		e    store.PREnvironment
+		want bool
+	}{
+		{"an open PR deploys", open, store.PREnvironment{}, true},
+		{"a draft waits", prFacts{Open: true, Draft: true}, store.PREnvironment{}, false},
+		{"the opt-out label skips", prFacts{Open: true, Labels: []string{"stagecoach:skip"}}, store.PREnvironment{}, false},
+		{"a fork waits for approval", prFacts{Open: true, Fork: true, HeadSHA: "b"}, store.PREnvironment{Fork: true, ApprovedSHA: "a"}, false},
+		{"an approved fork head deploys", prFacts{Open: true, Fork: true, HeadSHA: "b"}, store.PREnvironment{Fork: true, ApprovedSHA: "b"}, true},
+		{"a /destroy pauses", open, store.PREnvironment{Paused: true}, false},
+		{"a closed PR never deploys", prFacts{}, store.PREnvironment{}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if got := eligible(ec, c.f, c.e); got != c.want {
+				t.Fatalf("eligible = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestTemplateConfig(t *testing.T) {
+	t.Parallel()
+	write := func(t *testing.T, body string) string {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Pulumi.pr.yaml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	t.Run("plain values are copied", func(t *testing.T) {
+		t.Parallel()
+		got, err := templateConfig(write(t, "config:\n  app:size: small\n  app:replicas: 2\n"), "Pulumi.pr.yaml")
+		if err != nil || got["app:size"].Value != "small" || got["app:replicas"].Value != "2" {
+			t.Fatalf("config = %v, %v", got, err)
+		}
+	})
+	t.Run("secure values are refused with a reason", func(t *testing.T) {
+		t.Parallel()
+		_, err := templateConfig(write(t, "config:\n  app:key:\n    secure: AAAB\n"), "Pulumi.pr.yaml")
+		if err == nil || !strings.Contains(err.Error(), "secure value (app:key)") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a missing template is no config", func(t *testing.T) {
+		t.Parallel()
+		got, err := templateConfig(t.TempDir(), "Pulumi.pr.yaml")
+		if err != nil || len(got) != 0 {
+			t.Fatalf("config = %v, %v", got, err)
+		}
+	})
+}
+
+func TestCommentBody(t *testing.T) {
+	t.Parallel()
+	ec := defaults(t)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	env := store.PREnvironment{Repo: "o/r", PR: 7, Stack: "pr-7", Slot: 3, Status: store.PRReady, Want: store.WantDeploy,
+		DeployedSHA: "0123456789abcdef", EnvURL: "https://pr-7.example.com", Summary: "Update: 1 created",
+		ExpiresAt: now.Add(72 * time.Hour)}
+	res := engine.Result{Kind: engine.KindUp, Stack: "acme/shop/pr-7", Counts: map[engine.Op]int{engine.OpCreate: 1}, Succeeded: true,
+		Changes: []engine.ResourceChange{{Type: "pulumi:pulumi:Stack", Name: "shop-pr-7", Op: engine.OpCreate}},
+		Outputs: map[string]engine.Output{"url": {Value: "https://pr-7.example.com"}}, Duration: 2 * time.Second}
+
+	t.Run("a ready environment shows its URL, expiry, result and commands", func(t *testing.T) {
+		t.Parallel()
+		golden(t, "ready.md", commentBody(ec, env, &res, now, ""))
+	})
+	t.Run("a huge result still fits GitHub's limit", func(t *testing.T) {
+		t.Parallel()
+		big := res
+		big.Changes = nil
+		for i := range 5000 {
+			big.Changes = append(big.Changes, engine.ResourceChange{Type: "aws:s3/bucket:Bucket", Name: strings.Repeat("b", 40) + string(rune('a'+i%26)), Op: engine.OpCreate})
+		}
+		e := env
+		e.LastError = strings.Repeat("x", 5000)
+		if n := len(commentBody(ec, e, &big, now, "")); n > render.CommentLimit {
+			t.Fatalf("%d bytes, over %d", n, render.CommentLimit)
+		}
+	})
+	t.Run("a fork's new commit is shown waiting for approval", func(t *testing.T) {
+		t.Parallel()
+		e := env
+		e.Fork, e.ApprovedSHA, e.HeadSHA = true, "0123456789abcdef", "fedcba9876543210"
+		golden(t, "fork.md", commentBody(ec, e, nil, now, ""))
+	})
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		t.Fatalf("%s differs (run with -update to accept):\n%s", name, got)
+	}
+}

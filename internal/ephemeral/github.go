@@ -1,0 +1,193 @@
+package ephemeral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/render"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// CheckName is the name of the check run on every deployed head commit.
+const CheckName = "stagecoach / pr-environment"
+
+// updateComment writes the PR's one comment: edited in place, found again by its marker after a
+// restart, created when it does not exist.
+func (s *Service) updateComment(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, res *engine.Result) error {
+	body := commentBody(cfg.Ephemeral, env, res, s.o.Now(), s.logURL(resLog(res)))
+	owner, name := splitRepo(env.Repo)
+	id := env.CommentID
+	if id == 0 {
+		found, err := s.findComment(ctx, gh, env)
+		if err != nil {
+			return err
+		}
+		id = found
+	}
+	if id != 0 {
+		_, _, err := gh.Issues.EditComment(ctx, owner, name, id, &github.IssueComment{Body: github.String(body)})
+		var ghErr *github.ErrorResponse
+		if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound {
+			id = 0 // deleted by someone: write a new one
+		} else if err != nil {
+			return fmt.Errorf("updating the comment on %s#%d: %w", env.Repo, env.PR, err)
+		}
+	}
+	if id == 0 {
+		c, _, err := gh.Issues.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(body)})
+		if err != nil {
+			return fmt.Errorf("commenting on %s#%d: %w", env.Repo, env.PR, err)
+		}
+		id = c.GetID()
+	}
+	if id != env.CommentID {
+		_, err := s.set(ctx, env, func(e *store.PREnvironment) { e.CommentID = id })
+		return err
+	}
+	return nil
+}
+
+func resLog(res *engine.Result) string {
+	if res == nil {
+		return ""
+	}
+	return res.LogID
+}
+
+// findComment looks for the bot's comment by its marker, 0 when there is none.
+func (s *Service) findComment(ctx context.Context, gh *github.Client, env store.PREnvironment) (int64, error) {
+	owner, name := splitRepo(env.Repo)
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := gh.Issues.ListComments(ctx, owner, name, env.PR, opts)
+		if err != nil {
+			return 0, fmt.Errorf("listing the comments of %s#%d: %w", env.Repo, env.PR, err)
+		}
+		for _, c := range cs {
+			if strings.Contains(c.GetBody(), Marker) && strings.HasSuffix(c.GetUser().GetLogin(), "[bot]") {
+				return c.GetID(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// startCheck opens the head commit's check run; 0 when GitHub refused (logged, not fatal).
+func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, sha string) int64 {
+	owner, name := splitRepo(env.Repo)
+	cr, _, err := gh.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
+		Name: CheckName, HeadSHA: sha, Status: github.String("in_progress"), ExternalID: github.String(env.Stack),
+		Output: &github.CheckRunOutput{Title: github.String("Previewing " + env.Stack), Summary: github.String("Previewing " + short(sha) + " for `" + env.Stack + "`.")},
+	})
+	if err != nil {
+		s.o.Logger.Warn("creating the check run", "repo", env.Repo, "pr", env.PR, "error", err)
+		return 0
+	}
+	return cr.GetID()
+}
+
+// progressCheck puts the preview in the check run.
+func (s *Service) progressCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, prev engine.Result) {
+	if id == 0 {
+		return
+	}
+	title, summary, text := render.CheckOutput(prev, render.Options{Title: fmt.Sprintf("Preview of `%s`", env.Stack), LogURL: s.logURL(prev.LogID)})
+	s.checkUpdate(ctx, gh, env, id, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"),
+		Output: &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary), Text: optional(text)}})
+}
+
+// finishCheck completes the check run with the deploy result (or the failure).
+func (s *Service) finishCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, res engine.Result, ok bool, reason string) {
+	if id == 0 {
+		return
+	}
+	conclusion := "success"
+	if !ok {
+		conclusion = "failure"
+	}
+	out := &github.CheckRunOutput{Title: github.String("Deploy failed"), Summary: github.String(clip(reason, 60000))}
+	if res.Kind != "" {
+		title, summary, text := render.CheckOutput(res, render.Options{Title: fmt.Sprintf("%s of `%s`", kindTitle(res.Kind), env.Stack), LogURL: s.logURL(res.LogID)})
+		out = &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary), Text: optional(text)}
+	}
+	s.checkUpdate(ctx, gh, env, id, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("completed"),
+		Conclusion: github.String(conclusion), Output: out})
+}
+
+func kindTitle(k engine.Kind) string {
+	if k == engine.KindPreview {
+		return "Preview"
+	}
+	return "Deploy"
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return github.String(s)
+}
+
+// checkUpdate updates a check run; failures are logged, never fatal.
+func (s *Service) checkUpdate(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, o github.UpdateCheckRunOptions) {
+	owner, name := splitRepo(env.Repo)
+	if _, _, err := gh.Checks.UpdateCheckRun(ctx, owner, name, id, o); err != nil {
+		s.o.Logger.Warn("updating the check run", "repo", env.Repo, "pr", env.PR, "error", err)
+	}
+}
+
+// ensureDeployment opens the GitHub Deployment of sha for the environment (transient, no
+// auto-merge, no required contexts) and records its id.
+func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *store.PREnvironment, sha string) error {
+	owner, name := splitRepo(env.Repo)
+	d, _, err := gh.Repositories.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
+		Ref: github.String(sha), Task: github.String("deploy"), AutoMerge: github.Bool(false),
+		RequiredContexts: &[]string{}, Environment: github.String(env.Stack),
+		TransientEnvironment: github.Bool(true), ProductionEnvironment: github.Bool(false),
+		Description: github.String(clip(fmt.Sprintf("PR #%d at %s", env.PR, short(sha)), 140)),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the GitHub deployment of %s: %w", env.Stack, err)
+	}
+	if env.DeploymentID != 0 {
+		s.deploymentStatus(ctx, gh, *env, "inactive", "replaced by "+short(sha))
+	}
+	e, err := s.set(ctx, *env, func(e *store.PREnvironment) { e.DeploymentID = d.GetID() })
+	*env = e
+	return err
+}
+
+// deploymentStatus posts a status on the environment's deployment; failures are logged.
+func (s *Service) deploymentStatus(ctx context.Context, gh *github.Client, env store.PREnvironment, state, description string) {
+	if env.DeploymentID == 0 {
+		return
+	}
+	owner, name := splitRepo(env.Repo)
+	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(clip(description, 140)),
+		Environment: github.String(env.Stack)}
+	if env.EnvURL != "" && state != "inactive" {
+		req.EnvironmentURL = github.String(env.EnvURL)
+	}
+	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, owner, name, env.DeploymentID, req); err != nil {
+		s.o.Logger.Warn("posting a deployment status", "repo", env.Repo, "deployment", env.DeploymentID, "state", state, "error", err)
+	}
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,183 @@
+// Package ephemeral runs per-pull-request environments: a PR's head is deployed to its own stack
+// (pr-<number> by default) when the PR is opened or pushed to, reported in one PR comment kept
+// current, a check run per head commit and a transient GitHub Deployment, and destroyed when the
+// PR closes, idles past its TTL or is swept as an orphan.
+//
+// Each PR has one row in the store (store.PREnvironment) that says what is wanted (deploy a given
+// head, in push order, or destroy) and one River job (PRArgs, unique while it waits) that
+// reconciles the environment with it: the job reads the newest wanted head when it runs, so the
+// heads pushed while an operation runs are skipped, and a head older than the deployed one is
+// never deployed.
+package ephemeral
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/source"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// Records is the state the feature keeps; *store.Store satisfies it.
+type Records interface {
+	PREnvironment(ctx context.Context, repo string, pr int) (store.PREnvironment, error)
+	UpdatePREnvironment(ctx context.Context, repo string, pr int, init *store.PREnvironment, fn func(*store.PREnvironment) error) (store.PREnvironment, error)
+	ClaimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error)
+	WaitingPREnvironments(ctx context.Context, repo string) ([]store.PREnvironment, error)
+	PendingPREnvironments(ctx context.Context) ([]store.PREnvironment, error)
+	PRProjects(ctx context.Context, repo string) ([]string, error)
+	Repositories(ctx context.Context) ([]store.Repository, error)
+	StackConfig(ctx context.Context, repo, stack string) (map[string]string, error)
+	SetStackConfig(ctx context.Context, repo, stack string, values map[string]string) error
+	DeleteStackConfig(ctx context.Context, repo, stack string) error
+}
+
+// Leases keep two jobs of one PR from running at once; *store.Store satisfies it.
+type Leases interface {
+	TryAcquire(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, key, holder string) error
+}
+
+// Inserter enqueues jobs; *jobs.Inserter satisfies it.
+type Inserter interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Installations hands out API clients per installation.
+type Installations interface {
+	Installation(id int64) *github.Client
+}
+
+// Engine runs Pulumi operations; *engine.Runner satisfies it.
+type Engine interface {
+	Preview(ctx context.Context, req engine.Request) (engine.Result, error)
+	Up(ctx context.Context, req engine.Request) (engine.Result, error)
+	Destroy(ctx context.Context, req engine.Request) (engine.Result, error)
+	ListStacks(ctx context.Context, project string, tags map[string]string) ([]engine.StackInfo, error)
+}
+
+// Sources fetches a project at an exact commit; *source.Fetcher satisfies it.
+type Sources interface {
+	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
+}
+
+// Configs loads a repository's configuration from its default branch.
+type Configs interface {
+	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
+}
+
+// Options are what a Service is built from.
+type Options struct {
+	Records Records
+	Leases  Leases
+	Jobs    Inserter
+	GitHub  Installations
+	// Engine runs the operations; nil when the bot has no Pulumi CLI (jobs then fail saying so).
+	Engine  Engine
+	Sources Sources
+	Configs Configs
+	Logger  *slog.Logger
+	// Now is the clock of TTLs. Default time.Now.
+	Now func() time.Time
+	// PublicURL is the bot's base URL for log links; "" links to nothing.
+	PublicURL string
+	// Registry receives the feature's metrics. Default: none.
+	Registry prometheus.Registerer
+}
+
+// Service runs PR environments.
+type Service struct {
+	o       Options
+	metrics *metrics
+
+	mu              sync.Mutex
+	lastOrphanSweep time.Time
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{o: o, metrics: newMetrics(o.Registry)}
+}
+
+// PRArgs is the job that reconciles one PR's environment with what its row wants.
+type PRArgs struct {
+	Repo           string `json:"repo"`
+	PR             int    `json:"pr"`
+	InstallationID int64  `json:"installation_id"`
+	// Followup marks the job queued while the PR's job runs, so what changed meanwhile is not
+	// missed; a PR lease keeps the two from running at once.
+	Followup bool `json:"followup,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (PRArgs) Kind() string { return "ephemeral_pr" }
+
+// InsertOpts makes the job unique per PR (and followup flag) until it completes. A failed
+// destroy is retried with River's backoff.
+func (PRArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		rivertype.JobStateRetryable,
+	}}}
+}
+
+// SweepArgs is the periodic job that expires idle environments, warns before, starts waiting
+// PRs when slots free up and destroys the environments of PRs closed while the bot was not looking.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "ephemeral_sweep" }
+
+// enqueue makes sure a job of the PR will look at its row after this call: the waiting job, or
+// a followup when the PR's job is running (it may have read the row already).
+func (s *Service) enqueue(ctx context.Context, repo string, pr int, installation int64) error {
+	args := PRArgs{Repo: repo, PR: pr, InstallationID: installation}
+	res, err := s.o.Jobs.Insert(ctx, args, nil)
+	if err != nil {
+		return fmt.Errorf("queueing the job of %s#%d: %w", repo, pr, err)
+	}
+	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
+		args.Followup = true
+		if _, err := s.o.Jobs.Insert(ctx, args, nil); err != nil {
+			return fmt.Errorf("queueing the followup job of %s#%d: %w", repo, pr, err)
+		}
+	}
+	return nil
+}
+
+// logURL links to an operation log, "" without a public URL or log.
+func (s *Service) logURL(logID string) string {
+	if s.o.PublicURL == "" || logID == "" {
+		return ""
+	}
+	return strings.TrimRight(s.o.PublicURL, "/") + "/logs/" + logID
+}
+
+func splitRepo(full string) (string, string) {
+	owner, name, _ := strings.Cut(full, "/")
+	return owner, name
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -1,0 +1,484 @@
+package ephemeral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/riverqueue/river"
+	"gopkg.in/yaml.v3"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/render"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/store"
+)
+
+// PRWorker works PRArgs.
+type PRWorker struct {
+	river.WorkerDefaults[PRArgs]
+	Service *Service
+}
+
+// Work implements river.Worker.
+func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
+	key, holder := fmt.Sprintf("ephemeral:%s#%d", job.Args.Repo, job.Args.PR), "job-"+strconv.FormatInt(job.ID, 10)
+	ok, err := w.Service.o.Leases.TryAcquire(ctx, key, holder, prLeaseTTL)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return river.JobSnooze(time.Second) // the PR's other job runs; look again after it
+	}
+	defer w.Service.o.Leases.Release(context.WithoutCancel(ctx), key, holder) //nolint:errcheck // expires anyway
+	return w.Service.reconcile(ctx, job.Args)
+}
+
+// prLeaseTTL bounds how long a crashed replica keeps a PR's jobs waiting.
+const prLeaseTTL = 2 * time.Hour
+
+// errNoEngine fails jobs on a bot without the Pulumi CLI.
+var errNoEngine = errors.New("the Pulumi engine is not available on this bot; run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
+
+// reconcile brings one PR's environment to what its row wants, then looks again: whatever was
+// pushed meanwhile is deployed next, newest head only.
+func (s *Service) reconcile(ctx context.Context, a PRArgs) error {
+	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "pr", a.PR)
+	gh := s.o.GitHub.Installation(a.InstallationID)
+	for range 10 {
+		env, err := s.o.Records.PREnvironment(ctx, a.Repo, a.PR)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		log = log.With("stack", env.Stack)
+		switch {
+		case env.Want == store.WantDestroy:
+			if err := s.teardown(ctx, gh, env); err != nil {
+				return err
+			}
+			continue
+		case env.Want == store.WantDeploy && env.DesiredSeq > env.DeployedSeq && env.DesiredSeq > env.FailedSeq:
+			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
+			if err != nil {
+				return err
+			}
+			if cfg == nil {
+				return nil
+			}
+			// Newest commit wins: deploy what the PR's head is now, whatever order the webhooks came in.
+			fresh, open, err := s.refreshHead(ctx, gh, env)
+			if err != nil {
+				return err
+			}
+			if !open {
+				if err := s.close(ctx, a.Repo, a.PR); err != nil {
+					return err
+				}
+				continue
+			}
+			if fresh.DesiredSeq <= fresh.DeployedSeq || fresh.DesiredSeq <= fresh.FailedSeq || fresh.Want != store.WantDeploy {
+				continue
+			}
+			env = fresh
+			slot, position, err := s.o.Records.ClaimSlot(ctx, a.Repo, a.PR, cfg.Ephemeral.MaxActive)
+			if err != nil {
+				return err
+			}
+			if slot < 0 {
+				env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+					e.Status = store.PRQueued
+					e.Summary = fmt.Sprintf("Waiting for a free environment: this repository allows %d at once and this pull request is number %d in line.",
+						cfg.Ephemeral.MaxActive, position)
+				})
+				if err != nil {
+					return err
+				}
+				return s.updateComment(ctx, gh, cfg, env, nil)
+			}
+			log.Info("deploying", "sha", env.DesiredSHA, "slot", slot)
+			if err := s.deploy(ctx, gh, cfg, env, slot); err != nil {
+				return err
+			}
+			continue
+		case env.PreviewWanted:
+			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
+			if err != nil || cfg == nil {
+				return err
+			}
+			if err := s.previewOnly(ctx, gh, cfg, env); err != nil {
+				return err
+			}
+			continue
+		case (env.Want == store.WantNothing && env.CommentID == 0 && env.Summary != "") ||
+			(env.Fork && env.HeadSHA != env.ApprovedSHA && env.Status != store.PRDestroyed):
+			// Nothing to deploy yet: say why (a draft, a fork waiting for approval…).
+			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
+			if err != nil || cfg == nil {
+				return err
+			}
+			return s.updateComment(ctx, gh, cfg, env, nil)
+		}
+		return nil
+	}
+	return nil
+}
+
+// refreshHead reads the PR's head from GitHub and records it (in push order) when it is newer
+// than the row knows: a deploy always takes the current head, never an older one. A fork's
+// new head is not approved, so nothing is wanted until a writer's /deploy. open is false for a
+// closed PR.
+func (s *Service) refreshHead(ctx context.Context, gh *github.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
+	owner, name := splitRepo(env.Repo)
+	pr, _, err := gh.PullRequests.Get(ctx, owner, name, env.PR)
+	if err != nil {
+		return env, false, fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
+	}
+	if pr.GetState() != "open" {
+		return env, false, nil
+	}
+	head := pr.GetHead().GetSHA()
+	if head == "" || head == env.DesiredSHA {
+		return env, true, nil
+	}
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+		if head != e.HeadSHA {
+			e.HeadSHA, e.HeadSeq = head, e.HeadSeq+1
+		}
+		if e.Fork && e.ApprovedSHA != head {
+			// The approved commit is no longer the head: keep what runs, deploy nothing new.
+			e.DesiredSHA, e.DesiredSeq = e.DeployedSHA, e.DeployedSeq
+			if e.DeployedSeq == 0 {
+				e.Want = store.WantNothing
+			}
+			return
+		}
+		e.DesiredSHA, e.DesiredSeq = head, e.HeadSeq
+	})
+	return env, true, err
+}
+
+// set changes the PR's row with fn and returns it.
+func (s *Service) set(ctx context.Context, env store.PREnvironment, fn func(*store.PREnvironment)) (store.PREnvironment, error) {
+	return s.o.Records.UpdatePREnvironment(ctx, env.Repo, env.PR, nil, func(e *store.PREnvironment) error {
+		fn(e)
+		return nil
+	})
+}
+
+// request builds the engine request of a deploy or preview of sha: the template's config, the
+// bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…) and the tags.
+func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
+	owner, name := splitRepo(env.Repo)
+	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
+	if err != nil {
+		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, short(sha), err)
+	}
+	project, err := projectName(dir)
+	if err != nil {
+		return engine.Request{}, "", err
+	}
+	values, err := templateConfig(dir, cfg.Ephemeral.ConfigTemplate)
+	if err != nil {
+		return engine.Request{}, "", err
+	}
+	bot, err := s.o.Records.StackConfig(ctx, env.Repo, env.Stack)
+	if err != nil {
+		return engine.Request{}, "", err
+	}
+	for k, v := range bot {
+		values[k] = engine.ConfigValue{Value: v}
+	}
+	return engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
+		Tags:    map[string]string{engine.TagRepo: env.Repo, engine.TagPR: strconv.Itoa(env.PR), engine.TagSHA: sha, engine.TagEnv: env.Stack},
+		Message: fmt.Sprintf("stagecoach: %s#%d at %s", env.Repo, env.PR, short(sha))}, project, nil
+}
+
+// projectName reads the project's name from Pulumi.yaml.
+func projectName(dir string) (string, error) {
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.yml"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the project file: %w", err)
+		}
+		var p struct {
+			Name string `yaml:"name"`
+		}
+		if err := yaml.Unmarshal(b, &p); err != nil || p.Name == "" {
+			return "", fmt.Errorf("reading the project name from %s: it needs a name (%v)", f, err)
+		}
+		return p.Name, nil
+	}
+	return "", errors.New("the project directory has no Pulumi.yaml; check `project` in .stagecoach.yaml")
+}
+
+// templateConfig reads the plain values of the PR stack template (config_template, relative to
+// the project directory). A missing template is no config. Secure values cannot be reused: they
+// are encrypted for the template's own stack.
+func templateConfig(dir, template string) (map[string]engine.ConfigValue, error) {
+	out := map[string]engine.ConfigValue{}
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(template)))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the PR stack template %s: %w", template, err)
+	}
+	var doc struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("reading the PR stack template %s: %w", template, err)
+	}
+	for k, v := range doc.Config {
+		switch v := v.(type) {
+		case string:
+			out[k] = engine.ConfigValue{Value: v}
+		case map[string]any:
+			if _, ok := v["secure"]; ok {
+				return nil, fmt.Errorf("the PR stack template %s holds a secure value (%s): encrypted values belong to one stack and cannot be copied to PR stacks; set it in the program's defaults or provide it outside the template", template, k)
+			}
+			j, _ := yaml.Marshal(v)
+			return nil, fmt.Errorf("the PR stack template %s: %s is structured (%s); only plain values are supported", template, k, strings.TrimSpace(string(j)))
+		case nil:
+			out[k] = engine.ConfigValue{}
+		default:
+			out[k] = engine.ConfigValue{Value: fmt.Sprint(v)}
+		}
+	}
+	return out, nil
+}
+
+// opFailure turns an engine error into a result to render and a reason.
+func opFailure(res engine.Result, err error) (engine.Result, string) {
+	var op *engine.OperationError
+	if errors.As(err, &op) {
+		return op.Result, strings.Join(op.Result.Errors, "; ")
+	}
+	return res, err.Error()
+}
+
+// deploy previews and deploys the PR's desired head on its slot.
+func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
+	sha, seq := env.DesiredSHA, env.DesiredSeq
+	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{
+		"stagecoach:pr": strconv.Itoa(env.PR), "stagecoach:slot": strconv.Itoa(slot)}); err != nil {
+		return err
+	}
+	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Status, e.LastError = store.PRPreviewing, "" })
+	if err != nil {
+		return err
+	}
+	s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // progress only; the final update reports errors
+	check := s.startCheck(ctx, gh, env, sha)
+	fail := func(res engine.Result, reason string) error {
+		s.metrics.observe("deploy", false)
+		env, err := s.set(ctx, env, func(e *store.PREnvironment) {
+			e.Status, e.LastError, e.FailedSeq = store.PRFailed, reason, seq
+			if res.Kind != "" {
+				e.Summary = render.Summary(res)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		s.finishCheck(ctx, gh, env, check, res, false, reason)
+		s.deploymentStatus(ctx, gh, env, "failure", clip("failed: "+reason, 140))
+		return s.updateComment(ctx, gh, cfg, env, &res)
+	}
+	if s.o.Engine == nil {
+		return fail(engine.Result{}, errNoEngine.Error())
+	}
+	req, project, err := s.request(ctx, gh, cfg, env, sha)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fail(engine.Result{}, err.Error())
+	}
+	if env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Project = project }); err != nil {
+		return err
+	}
+	prev, err := s.o.Engine.Preview(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		res, reason := opFailure(prev, err)
+		return fail(res, "preview failed: "+reason)
+	}
+	s.metrics.observe("preview", true)
+	s.progressCheck(ctx, gh, env, check, prev)
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Status, e.Summary = store.PRDeploying, render.Summary(prev) })
+	if err != nil {
+		return err
+	}
+	if err := s.ensureDeployment(ctx, gh, &env, sha); err != nil {
+		return err
+	}
+	s.deploymentStatus(ctx, gh, env, "in_progress", "deploying "+short(sha))
+	s.updateComment(ctx, gh, cfg, env, &prev) //nolint:errcheck // progress only
+	res, err := s.o.Engine.Up(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		res, reason := opFailure(res, err)
+		return fail(res, "deploy failed: "+reason)
+	}
+	s.metrics.observe("deploy", true)
+	now := s.o.Now()
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+		e.Status, e.Summary, e.LastError = store.PRReady, render.Summary(res), ""
+		if seq > e.DeployedSeq {
+			e.DeployedSHA, e.DeployedSeq = sha, seq
+		}
+		if e.FirstDeployedAt.IsZero() {
+			e.FirstDeployedAt = now
+		}
+		if o, ok := res.Outputs[cfg.Ephemeral.URLOutput]; ok && !o.Secret {
+			e.EnvURL = strings.Trim(o.Value, `"`)
+		}
+		e.ExpiresAt, e.Warned = now.Add(cfg.Ephemeral.TTL), false
+	})
+	if err != nil {
+		return err
+	}
+	s.finishCheck(ctx, gh, env, check, res, true, "")
+	s.deploymentStatus(ctx, gh, env, "success", "deployed "+short(sha))
+	return s.updateComment(ctx, gh, cfg, env, &res)
+}
+
+// previewOnly answers /preview: a preview of the PR's head, shown in the comment.
+func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment) error {
+	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.PreviewWanted = false })
+	if err != nil {
+		return err
+	}
+	if s.o.Engine == nil {
+		return errNoEngine
+	}
+	slot := env.Slot
+	if slot < 0 {
+		slot = 0
+	}
+	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{"stagecoach:pr": strconv.Itoa(env.PR),
+		"stagecoach:slot": strconv.Itoa(slot)}); err != nil {
+		return err
+	}
+	req, _, err := s.request(ctx, gh, cfg, env, env.HeadSHA)
+	if err != nil {
+		return err
+	}
+	res, err := s.o.Engine.Preview(ctx, req)
+	s.metrics.observe("preview", err == nil)
+	reason := ""
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		res, reason = opFailure(res, err)
+	}
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+		e.Summary = render.Summary(res) + " (/preview of " + short(env.HeadSHA) + ")"
+		if reason != "" {
+			e.LastError = "preview failed: " + reason
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return s.updateComment(ctx, gh, cfg, env, &res)
+}
+
+// teardown destroys the environment, removes the stack, marks the deployment inactive and frees
+// the slot for the next waiting PR. A failure stays in the row and the comment, and the job is
+// retried with backoff until it succeeds.
+func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PREnvironment) error {
+	cfg, err := s.config(ctx, env.InstallationID, env.Repo)
+	if err != nil {
+		return err
+	}
+	if env.Slot >= 0 || env.DeployedSeq > 0 || env.Project != "" {
+		env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Status = store.PRDestroying })
+		if err != nil {
+			return err
+		}
+		if cfg != nil {
+			s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // progress only
+		}
+		if s.o.Engine == nil {
+			return errNoEngine
+		}
+		if env.Project != "" {
+			res, err := s.o.Engine.Destroy(ctx, engine.Request{Program: engine.StateOnly(env.Project), Stack: env.Stack,
+				Message: fmt.Sprintf("stagecoach: %s#%d closed", env.Repo, env.PR)})
+			if err != nil && !errors.Is(err, engine.ErrStackNotFound) {
+				s.metrics.observe("destroy", false)
+				if ctx.Err() != nil {
+					return err
+				}
+				_, reason := opFailure(res, err)
+				env, serr := s.set(ctx, env, func(e *store.PREnvironment) { e.LastError = "destroy failed, retrying: " + reason })
+				if serr == nil && cfg != nil {
+					s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // the retry matters more
+				}
+				return fmt.Errorf("destroying %s: %s", env.Stack, reason)
+			}
+			s.metrics.observe("destroy", true)
+		}
+	}
+	if err := s.o.Records.DeleteStackConfig(ctx, env.Repo, env.Stack); err != nil {
+		return err
+	}
+	wasActive := env.Slot >= 0
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+		if e.DeployedSeq > 0 || e.Slot >= 0 {
+			e.Status = store.PRDestroyed
+		}
+		e.Want, e.Slot, e.QueuedAt, e.LastError, e.EnvURL = store.WantNothing, -1, time.Time{}, "", ""
+		e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.PreviewWanted = "", 0, 0, false
+		// A later deploy starts after the last head seen.
+		e.DesiredSeq = e.HeadSeq
+		e.Summary = ""
+	})
+	if err != nil {
+		return err
+	}
+	s.deploymentStatus(ctx, gh, env, "inactive", "destroyed")
+	if cfg != nil && (env.CommentID != 0 || env.Status == store.PRDestroyed) {
+		if err := s.updateComment(ctx, gh, cfg, env, nil); err != nil {
+			return err
+		}
+	}
+	if wasActive {
+		return s.startWaiting(ctx, env.Repo)
+	}
+	return nil
+}
+
+// startWaiting gives the first PR waiting for a slot its job.
+func (s *Service) startWaiting(ctx context.Context, repo string) error {
+	waiting, err := s.o.Records.WaitingPREnvironments(ctx, repo)
+	if err != nil {
+		return err
+	}
+	for _, w := range waiting {
+		if err := s.enqueue(ctx, w.Repo, w.PR, w.InstallationID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

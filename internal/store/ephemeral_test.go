@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/store/storetest"
+)
+
+func TestPREnvironments(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			open := func(t *testing.T) *store.Store { return storetest.Open(t, e.NewOptions(t)) }
+			want := func(t *testing.T, s *store.Store, pr int) {
+				t.Helper()
+				init := &store.PREnvironment{InstallationID: 7, Stack: "pr-x", Slot: -1}
+				if _, err := s.UpdatePREnvironment(ctx, "o/r", pr, init, func(e *store.PREnvironment) error {
+					e.Want, e.HeadSHA, e.HeadSeq = store.WantDeploy, "abc", 1
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			t.Run("an environment is created once and updated in place", func(t *testing.T) {
+				t.Parallel()
+				s := open(t)
+				if _, err := s.PREnvironment(ctx, "o/r", 1); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("missing environment: %v", err)
+				}
+				if _, err := s.UpdatePREnvironment(ctx, "o/r", 1, nil, func(*store.PREnvironment) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("update without init: %v", err)
+				}
+				want(t, s, 1)
+				got, err := s.UpdatePREnvironment(ctx, "o/r", 1, nil, func(e *store.PREnvironment) error {
+					e.CommentID, e.DeployedSHA, e.DeployedSeq = 42, "abc", 1
+					return nil
+				})
+				if err != nil || got.CommentID != 42 || got.InstallationID != 7 || got.Status != store.PRIdle || got.Want != store.WantDeploy {
+					t.Fatalf("updated = %+v, %v", got, err)
+				}
+				back, err := s.PREnvironment(ctx, "o/r", 1)
+				if err != nil || back.CommentID != 42 || back.DeployedSeq != 1 || back.Slot != -1 {
+					t.Fatalf("read back = %+v, %v", back, err)
+				}
+			})
+
+			t.Run("slots are unique, limited, queued in order and reused after teardown", func(t *testing.T) {
+				t.Parallel()
+				s := open(t)
+				for pr := 1; pr <= 4; pr++ {
+					want(t, s, pr)
+				}
+				for pr, wantSlot := range map[int]int{1: 0, 2: 1} {
+					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2); err != nil || slot != wantSlot && slot != 1-wantSlot {
+						t.Fatalf("claim %d: %d, %v", pr, slot, err)
+					}
+				}
+				for pr, wantPos := range map[int]int{3: 1, 4: 2} {
+					slot, pos, err := s.ClaimSlot(ctx, "o/r", pr, 2)
+					if err != nil || slot != -1 || pos != wantPos && pr == 3 {
+						t.Fatalf("claim %d at the limit: slot %d position %d, %v", pr, slot, pos, err)
+					}
+				}
+				active, err := s.ActivePREnvironments(ctx, "o/r")
+				if err != nil || len(active) != 2 {
+					t.Fatalf("active = %+v, %v", active, err)
+				}
+				waiting, err := s.WaitingPREnvironments(ctx, "o/r")
+				if err != nil || len(waiting) != 2 || waiting[0].PR != 3 {
+					t.Fatalf("waiting = %+v, %v", waiting, err)
+				}
+				freed := active[0].Slot
+				if _, err := s.UpdatePREnvironment(ctx, "o/r", active[0].PR, nil, func(e *store.PREnvironment) error {
+					e.Slot, e.Want = -1, store.WantNothing
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if slot, _, err := s.ClaimSlot(ctx, "o/r", 4, 2); err != nil || slot != -1 {
+					t.Fatalf("PR 4 jumped the queue: %d, %v", slot, err)
+				}
+				if slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2); err != nil || slot != freed {
+					t.Fatalf("PR 3 got slot %d, want the freed %d (%v)", slot, freed, err)
+				}
+			})
+		})
+	}
+}
