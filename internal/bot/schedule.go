@@ -18,7 +18,7 @@ func scheduleFeature(d featureDeps) (feature, error) {
 	}
 	s := schedule.New(schedule.Options{Store: d.store, Jobs: d.jobs, Config: d.configs, GitHub: d.github,
 		Engine: eng, Source: d.source, Logger: d.logger, Now: d.now, Registry: d.registry,
-		LastDeploy: lastPromotion(d.store)})
+		LastDeploy: lastPromotion(d.store), PREnvironments: activePREnvironments(d.store)})
 	return feature{commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
 }
 
@@ -31,5 +31,20 @@ func lastPromotion(st *store.Store) schedule.LastDeploy {
 			return time.Time{}, nil
 		}
 		return at, err
+	}
+}
+
+// activePREnvironments lists a repository's PR environments for the ephemeral schedule.
+func activePREnvironments(st *store.Store) schedule.PRLister {
+	return func(ctx context.Context, repo string) ([]schedule.PRTarget, error) {
+		envs, err := st.ActivePREnvironments(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]schedule.PRTarget, 0, len(envs))
+		for _, e := range envs {
+			out = append(out, schedule.PRTarget{Stack: e.Stack, FirstDeployed: e.FirstDeployedAt})
+		}
+		return out, nil
 	}
 }
