@@ -187,7 +187,7 @@ func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfi
 	if err != nil {
 		return engine.Request{}, "", err
 	}
-	values, err := templateConfig(dir, cfg.Ephemeral.ConfigTemplate)
+	values, err := engine.ConfigFile(dir, cfg.Ephemeral.ConfigTemplate)
 	if err != nil {
 		return engine.Request{}, "", err
 	}
@@ -222,43 +222,6 @@ func projectName(dir string) (string, error) {
 		return p.Name, nil
 	}
 	return "", errors.New("the project directory has no Pulumi.yaml; check `project` in .stagecoach.yaml")
-}
-
-// templateConfig reads the plain values of the PR stack template (config_template, relative to
-// the project directory). A missing template is no config. Secure values cannot be reused: they
-// are encrypted for the template's own stack.
-func templateConfig(dir, template string) (map[string]engine.ConfigValue, error) {
-	out := map[string]engine.ConfigValue{}
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(template)))
-	if errors.Is(err, os.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the PR stack template %s: %w", template, err)
-	}
-	var doc struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("reading the PR stack template %s: %w", template, err)
-	}
-	for k, v := range doc.Config {
-		switch v := v.(type) {
-		case string:
-			out[k] = engine.ConfigValue{Value: v}
-		case map[string]any:
-			if _, ok := v["secure"]; ok {
-				return nil, fmt.Errorf("the PR stack template %s holds a secure value (%s): encrypted values belong to one stack and cannot be copied to PR stacks; set it in the program's defaults or provide it outside the template", template, k)
-			}
-			j, _ := yaml.Marshal(v)
-			return nil, fmt.Errorf("the PR stack template %s: %s is structured (%s); only plain values are supported", template, k, strings.TrimSpace(string(j)))
-		case nil:
-			out[k] = engine.ConfigValue{}
-		default:
-			out[k] = engine.ConfigValue{Value: fmt.Sprint(v)}
-		}
-	}
-	return out, nil
 }
 
 // opFailure turns an engine error into a result to render and a reason.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/riverqueue/river"
 	"gopkg.in/yaml.v3"
@@ -160,7 +159,7 @@ func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, cfg 
 	}
 	values := map[string]engine.ConfigValue{}
 	if t.ephemeral {
-		tmpl, err := templateConfig(dir, cfg.Ephemeral.ConfigTemplate)
+		tmpl, err := engine.ConfigFile(dir, cfg.Ephemeral.ConfigTemplate)
 		if err != nil {
 			return err
 		}
@@ -195,37 +194,4 @@ func projectName(dir string) (string, error) {
 		return "", fmt.Errorf("reading the project name from %s: no name", filepath.Join(dir, "Pulumi.yaml"))
 	}
 	return p.Name, nil
-}
-
-// templateConfig reads the plain values of a stack config file such as Pulumi.pr.yaml.
-func templateConfig(dir, file string) (map[string]engine.ConfigValue, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
-	if errors.Is(err, os.ErrNotExist) {
-		return map[string]engine.ConfigValue{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the config template: %w", err)
-	}
-	var f struct {
-		Config map[string]yaml.Node `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("reading the config template %s: %w", file, err)
-	}
-	out := map[string]engine.ConfigValue{}
-	for k, n := range f.Config {
-		if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "secure" {
-			return nil, fmt.Errorf("config template %s: %s is a secret, which is encrypted for the template's own stack and cannot be carried to PR stacks", file, k)
-		}
-		if n.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("config template %s: %s is structured; only plain values can be carried to PR stacks", file, k)
-		}
-		v := n.Value
-		if n.Tag == "!!bool" {
-			b, _ := strconv.ParseBool(v)
-			v = strconv.FormatBool(b)
-		}
-		out[k] = engine.ConfigValue{Value: v}
-	}
-	return out, nil
 }
