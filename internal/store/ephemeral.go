@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,8 @@ func ephemeralMigrations() []migration {
 				PRIMARY KEY (repo, pr)
 			)`,
 			`CREATE INDEX stagecoach_pr_env_status ON stagecoach_pr_env (repo, status)`,
+			// Two PRs claiming a slot at once on Postgres must not both get it.
+			`CREATE UNIQUE INDEX stagecoach_pr_env_slot ON stagecoach_pr_env (repo, slot) WHERE slot >= 0`,
 		}},
 	}
 }
@@ -171,8 +174,9 @@ func (s *Store) UpdatePREnvironment(ctx context.Context, repo string, pr int, in
 		return PREnvironment{}, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`, repo, pr))
-	exists := err == nil
+	// On Postgres the row is locked until commit, so concurrent updates of one PR (a webhook and a
+	// worker) apply one after the other; SQLite's write transactions are serialised already.
+	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`+s.forUpdate(), repo, pr))
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && init != nil:
 		e = *init
@@ -189,21 +193,23 @@ func (s *Store) UpdatePREnvironment(ctx context.Context, repo string, pr int, in
 		return e, err
 	}
 	e.UpdatedAt = s.now()
-	if exists {
-		_, err = tx.ExecContext(ctx, `DELETE FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`, repo, pr)
-		if err != nil {
-			return e, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)
-		}
-	}
-	if err := insertPREnv(ctx, tx, e); err != nil {
+	if err := upsertPREnv(ctx, tx, e); err != nil {
 		return e, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)
 	}
 	return e, tx.Commit()
 }
 
-func insertPREnv(ctx context.Context, tx *sql.Tx, e PREnvironment) error {
+// upsertPREnv writes e, in place when the row exists.
+func upsertPREnv(ctx context.Context, tx *sql.Tx, e PREnvironment) error {
+	var set []string
+	for _, c := range strings.Split(prEnvColumns, ",") {
+		if c = strings.TrimSpace(c); c != "repo" && c != "pr" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO stagecoach_pr_env (`+prEnvColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
+		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+		ON CONFLICT (repo, pr) DO UPDATE SET `+strings.Join(set, ", "),
 		e.Repo, e.PR, e.InstallationID, e.Stack, e.Project, e.Slot, e.Status, e.Want, e.Fork, e.Keep, e.Paused,
 		e.HeadSHA, e.HeadSeq, e.DesiredSHA, e.DesiredSeq, e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.ApprovedSHA,
 		e.PreviewWanted, e.CommentID, e.DeploymentID, e.EnvURL, e.Summary, ms(e.ExpiresAt), e.Warned,
@@ -215,12 +221,29 @@ func insertPREnv(ctx context.Context, tx *sql.Tx, e PREnvironment) error {
 // the repository hold one. It reports the slot (-1 when none is free) and, when none is, the PR's
 // 1-based position among the PRs waiting for a slot (by the time they started waiting).
 func (s *Store) ClaimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error) {
+	// A concurrent claim can take the same free slot first; the unique index refuses the second
+	// claim, which then looks again.
+	for attempt := 0; ; attempt++ {
+		slot, position, err = s.claimSlot(ctx, repo, pr, maxActive)
+		if err == nil || attempt == 4 || !isUniqueViolation(err) {
+			return slot, position, err
+		}
+	}
+}
+
+// isUniqueViolation recognises a unique-constraint error of either engine.
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`, repo, pr))
+	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`+s.forUpdate(), repo, pr))
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
@@ -332,4 +355,13 @@ func (s *Store) PRProjects(ctx context.Context, repo string) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// forUpdate locks the selected rows until commit on Postgres; SQLite serialises write
+// transactions (BEGIN IMMEDIATE) and has no such clause.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
 }

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -61,10 +63,10 @@ func TestPREnvironments(t *testing.T) {
 						t.Fatalf("claim %d: %d, %v", pr, slot, err)
 					}
 				}
-				for pr, wantPos := range map[int]int{3: 1, 4: 2} {
-					slot, pos, err := s.ClaimSlot(ctx, "o/r", pr, 2)
-					if err != nil || slot != -1 || pos != wantPos && pr == 3 {
-						t.Fatalf("claim %d at the limit: slot %d position %d, %v", pr, slot, pos, err)
+				for _, c := range []struct{ pr, pos int }{{3, 1}, {4, 2}} { // in order: PR 3 waits first
+					slot, pos, err := s.ClaimSlot(ctx, "o/r", c.pr, 2)
+					if err != nil || slot != -1 || pos != c.pos {
+						t.Fatalf("claim %d at the limit: slot %d position %d, %v", c.pr, slot, pos, err)
 					}
 				}
 				active, err := s.ActivePREnvironments(ctx, "o/r")
@@ -89,6 +91,48 @@ func TestPREnvironments(t *testing.T) {
 					t.Fatalf("PR 3 got slot %d, want the freed %d (%v)", slot, freed, err)
 				}
 			})
+		})
+	}
+}
+
+func TestClaimSlotConcurrently(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, e.NewOptions(t))
+			ctx := context.Background()
+			const n = 8
+			for pr := 1; pr <= n; pr++ {
+				if _, err := s.UpdatePREnvironment(ctx, "o/r", pr, &store.PREnvironment{Slot: -1}, func(e *store.PREnvironment) error {
+					e.InstallationID, e.Stack, e.Want = 7, fmt.Sprintf("pr-%d", pr), store.WantDeploy
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			slots := make(chan int, n)
+			var wg sync.WaitGroup
+			for pr := 1; pr <= n; pr++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					slot, _, err := s.ClaimSlot(ctx, "o/r", pr, n)
+					if err != nil {
+						t.Errorf("claim %d: %v", pr, err)
+					}
+					slots <- slot
+				}()
+			}
+			wg.Wait()
+			close(slots)
+			seen := map[int]bool{}
+			for slot := range slots {
+				if slot < 0 || seen[slot] {
+					t.Fatalf("slot %d given twice or not at all", slot)
+				}
+				seen[slot] = true
+			}
 		})
 	}
 }
