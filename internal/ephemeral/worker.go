@@ -374,6 +374,7 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 	if err != nil {
 		return err
 	}
+	destroyed := false // a stack existed and is gone now
 	if env.Slot >= 0 || env.DeployedSeq > 0 || env.Project != "" {
 		env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Status = store.PRDestroying })
 		if err != nil {
@@ -401,6 +402,7 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 				return fmt.Errorf("destroying %s: %s", env.Stack, reason)
 			}
 			s.metrics.observe("destroy", true)
+			destroyed = err == nil
 		}
 	}
 	if err := s.o.Records.DeleteStackConfig(ctx, env.Repo, env.Stack); err != nil {
@@ -408,7 +410,8 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 	}
 	wasActive := env.Slot >= 0
 	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-		if e.DeployedSeq > 0 || e.Slot >= 0 {
+		// An orphan the sweeper found in the backend has neither slot nor deploy record.
+		if e.DeployedSeq > 0 || e.Slot >= 0 || destroyed {
 			e.Status = store.PRDestroyed
 		}
 		e.Want, e.Slot, e.QueuedAt, e.LastError, e.EnvURL = store.WantNothing, -1, time.Time{}, "", ""
