@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -132,10 +133,7 @@ func (PRArgs) Kind() string { return "ephemeral_pr" }
 // InsertOpts makes the job unique per PR (and followup flag) until it completes. A failed
 // destroy is retried with River's backoff.
 func (PRArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
-		rivertype.JobStateRetryable,
-	}}}
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // SweepArgs is the periodic job that expires idle environments, warns before, starts waiting

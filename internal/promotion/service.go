@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -119,10 +120,7 @@ func (EnvironmentArgs) Kind() string { return "promotion_environment" }
 
 // InsertOpts makes the job unique per environment while it waits or runs.
 func (EnvironmentArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable,
-	}}}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 // SweepArgs is the periodic job that gives every environment with queued promotions a job, so

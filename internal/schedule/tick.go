@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -25,14 +24,7 @@ func (TickArgs) Kind() string { return "schedule_tick" }
 
 // InsertOpts keeps one tick per scope waiting at a time.
 func (TickArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingStates()}}
-}
-
-// waitingStates are the states in which a second identical job is redundant: it waits or runs
-// (River requires "running" among them). A job that finished does not block the next one.
-func waitingStates() []rivertype.JobState {
-	return []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 type tickWorker struct {

@@ -35,7 +35,7 @@ func (TransitionArgs) Kind() string { return "schedule_transition" }
 // InsertOpts makes a transition unique while it waits, so ticks on several replicas or in quick
 // succession apply it once. Reason is left out of the uniqueness key.
 func (TransitionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waitingStates()}}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: jobs.UniqueWhileActive()}
 }
 
 type transitionWorker struct {
