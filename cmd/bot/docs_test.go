@@ -58,3 +58,19 @@ func TestREADME(t *testing.T) {
 		}
 	})
 }
+
+func TestCIRunsTheREADMETestCommand(t *testing.T) {
+	t.Parallel()
+	doc := readme(t)
+	m := regexp.MustCompile("(?m)^(go vet [^#\\n]*?)\\s*#").FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("the README's quick start has no test command")
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\n"+strings.TrimSpace(m[1])+"\n") {
+		t.Fatalf(".ci/run does not run the README's test command %q as a line of its own", m[1])
+	}
+}
