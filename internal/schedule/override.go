@@ -29,13 +29,14 @@ func (s *Scheduler) sleep(ctx context.Context, c command.Command) error {
 // override handles `/wake <env> [for <duration>]` and `/sleep <env> [for <duration>]`. The
 // environment "pr" (or none) means this pull request's own environment.
 func (s *Scheduler) override(ctx context.Context, c command.Command, state State) error {
-	cfg, ok, err := s.loadConfig(ctx, c.InstallationID, c.Repo)
+	loaded, ok, err := s.loadConfig(ctx, c.InstallationID, c.Repo)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return command.Usagef("this repository has no valid %s, so nothing has a schedule.", repoconfig.FileName)
 	}
+	cfg := loaded.Config
 	env, rest := "pr", c.Args
 	if len(rest) > 0 && rest[0] != "for" {
 		env, rest = rest[0], rest[1:]

@@ -185,17 +185,18 @@ func (s *Scheduler) desired(t target, overrides map[string]store.SleepOverride) 
 	return t.plan.Desired(s.o.Now(), o, t.firstDeployed)
 }
 
-// loadConfig reads repo's config; ok is false when the repo has none or a broken one.
-func (s *Scheduler) loadConfig(ctx context.Context, installation int64, repo string) (*repoconfig.Config, bool, error) {
+// loadConfig reads repo's config from its default branch, with the commit it was read at;
+// ok is false when the repo has none or a broken one.
+func (s *Scheduler) loadConfig(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, bool, error) {
 	loaded, err := s.o.Config.Load(ctx, installation, repo)
 	var verr *repoconfig.ValidationError
 	switch {
 	case errors.Is(err, repoconfig.ErrNotFound), errors.As(err, &verr):
-		return nil, false, nil
+		return repoconfig.Loaded{}, false, nil
 	case err != nil:
-		return nil, false, err
+		return repoconfig.Loaded{}, false, err
 	}
-	return loaded.Config, true, nil
+	return loaded, true, nil
 }
 
 func splitRepo(repo string) (string, string) {

@@ -56,10 +56,11 @@ func (w *tickWorker) Work(ctx context.Context, job *river.Job[TickArgs]) error {
 
 // reconcile enqueues the transitions one repository needs.
 func (s *Scheduler) reconcile(ctx context.Context, r store.Repository) error {
-	cfg, ok, err := s.loadConfig(ctx, r.InstallationID, r.Repo)
-	if err != nil || !ok || len(cfg.Schedules) == 0 {
+	loaded, ok, err := s.loadConfig(ctx, r.InstallationID, r.Repo)
+	if err != nil || !ok || len(loaded.Config.Schedules) == 0 {
 		return err
 	}
+	cfg := loaded.Config
 	overrides, err := s.o.Store.SleepOverrides(ctx, r.Repo)
 	if err != nil {
 		return err

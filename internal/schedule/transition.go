@@ -49,11 +49,11 @@ type transitionWorker struct {
 func (w *transitionWorker) Work(ctx context.Context, job *river.Job[TransitionArgs]) error {
 	s, a := w.s, job.Args
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "stack", a.Stack, "environment", a.Environment, "state", a.State)
-	cfg, ok, err := s.loadConfig(ctx, a.InstallationID, a.Repo)
+	loaded, ok, err := s.loadConfig(ctx, a.InstallationID, a.Repo)
 	if err != nil || !ok {
 		return err
 	}
-	targets, err := s.targets(ctx, a.Repo, cfg)
+	targets, err := s.targets(ctx, a.Repo, loaded.Config)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (w *transitionWorker) Work(ctx context.Context, job *river.Job[TransitionAr
 	if applied == a.State {
 		return nil
 	}
-	if err := s.apply(ctx, a, *t, cfg); err != nil {
+	if err := s.apply(ctx, a, *t, loaded); err != nil {
 		return fmt.Errorf("putting %s of %s %s: %w", a.Stack, a.Repo, a.State, err)
 	}
 	log.Info("environment "+string(a.State), "reason", a.Reason)
@@ -90,7 +90,7 @@ func (w *transitionWorker) Work(ctx context.Context, job *river.Job[TransitionAr
 }
 
 // apply records the new sleep key, then updates the stack at the commit it runs.
-func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, cfg *repoconfig.Config) error {
+func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, loaded repoconfig.Loaded) error {
 	key := t.plan.ConfigKey
 	overlay, err := s.o.Store.StackConfig(ctx, a.Repo, a.Stack)
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, cfg *
 	if s.o.Engine == nil {
 		return errors.New("the Pulumi engine is not available: run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
 	}
-	if err := s.update(ctx, a, t, cfg); err != nil {
+	if err := s.update(ctx, a, t, loaded); err != nil {
 		return err
 	}
 	return s.o.Store.SetSleepState(ctx, next)
@@ -126,13 +126,11 @@ func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, cfg *
 // update runs `pulumi up` on the stack at the commit it was last deployed from, with the bot's
 // config keys. A stack that was never deployed is left alone: its first deploy comes up in the
 // recorded state.
-func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, cfg *repoconfig.Config) error {
+func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, loaded repoconfig.Loaded) error {
 	owner, name := splitRepo(a.Repo)
 	gh := s.o.GitHub.Installation(a.InstallationID)
-	loaded, err := s.o.Config.Load(ctx, a.InstallationID, a.Repo)
-	if err != nil {
-		return err
-	}
+	cfg := loaded.Config
+	// The project's name comes from the default branch's Pulumi.yaml.
 	head, err := s.o.Source.Project(ctx, gh.Repositories, owner, name, loaded.SHA, cfg.Project)
 	if err != nil {
 		return err
