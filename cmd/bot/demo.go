@@ -33,9 +33,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	started := time.Now()
+	if err := bot.HardenProcess(); err != nil {
+		return err
+	}
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 
 	say("stagecoach demo — GitHub is SIMULATED: an in-process GitHub stands in for github.com, and the")
@@ -46,6 +46,11 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("demo: the Pulumi CLI is needed: %w", err)
 	}
 	say("Pulumi CLI %s at %s", tools.Version, tools.Pulumi)
+	// The story's timeout starts now: the one-time toolchain build above (minutes on a cold
+	// machine) is not part of it.
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	started := time.Now()
 
 	dir, err := os.MkdirTemp("", "stagecoach-demo-")
 	if err != nil {

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	if _, err := toolchain.Find(context.Background(), toolchain.Options{}); err != nil {
-		t.Skipf("the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
+		testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
 	}
 	t.Run("plays a pull request from opening to teardown and says GitHub is simulated", func(t *testing.T) {
 		t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -34,7 +35,7 @@ func TestDoctor(t *testing.T) {
 		t.Parallel()
 		tools, err := toolchain.Find(t.Context(), toolchain.Options{})
 		if err != nil {
-			t.Skipf("no Pulumi CLI here (run `go run ./cmd/bot toolchain install`): %v", err)
+			testenv.SkipOrFail(t, "no Pulumi CLI here (run `go run ./cmd/bot toolchain install`): %v", err)
 		}
 		e := env(t)
 		e["STAGECOACH_PULUMI_COMMAND"] = tools.Pulumi

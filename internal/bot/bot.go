@@ -26,6 +26,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/event"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/metrics"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -60,11 +61,17 @@ type Bot struct {
 	app      *githubapp.App // nil when the App is not configured
 	registry *prometheus.Registry
 	handler  http.Handler
+	// admin serves the status page, metrics and logs on STAGECOACH_ADMIN_ADDR; nil when unset.
+	admin http.Handler
+	// engineErr says why the Pulumi engine is not available; nil when it is.
+	engineErr error
 
-	mu       sync.Mutex
-	server   *http.Server
-	listener net.Listener
-	serveErr chan error
+	mu            sync.Mutex
+	server        *http.Server
+	listener      net.Listener
+	adminServer   *http.Server
+	adminListener net.Listener
+	serveErr      chan error
 }
 
 // New opens the store (running migrations) and wires every part. Nothing runs until Start.
@@ -79,7 +86,7 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 
 	sqlitePath, _ := cfg.Store.SQLitePath()
 	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: sqlitePath,
-		Schema: o.Schema, Logger: log, Now: o.Now})
+		Schema: o.Schema, Logger: log, Now: o.Now, LeaseNow: time.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +138,7 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	runner, err := newEngine(ctx, cfg, st, log)
 	if err != nil {
 		log.Warn("the Pulumi engine is not available", "error", err)
+		b.engineErr = err
 	}
 	fetcher, err := source.New(source.Config{Dir: filepath.Join(cfg.Store.DataDir, "source")}, nil, log)
 	if err != nil {
@@ -142,10 +150,11 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	check := configcheck.New(installations, log)
 	deps := featureDeps{store: st, jobs: inserter, github: installations, engine: runner, source: fetcher,
 		configs: check, logger: log, now: o.Now, publicURL: cfg.HTTP.PublicURL, registry: b.registry}
-	processors := map[string][]event.Processor{"pull_request": {check}}
+	steps := map[string][]event.Step{"pull_request": {{Name: "configcheck", Processor: check}}}
 	workers := river.NewWorkers()
 	var specs []command.Spec
 	var periodic []*river.PeriodicJob
+	var resume []func(context.Context, time.Time) error
 	for _, build := range []func(featureDeps) (feature, error){ephemeralFeature, promotionFeature, scheduleFeature} {
 		f, err := build(deps)
 		if err != nil {
@@ -153,23 +162,30 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 			return nil, err
 		}
 		for name, p := range f.processors {
-			processors[name] = append(processors[name], p)
+			steps[name] = append(steps[name], event.Step{Name: f.name, Processor: p})
 		}
 		specs = append(specs, f.commands...)
 		if f.addWorkers != nil {
 			f.addWorkers(workers)
 		}
 		periodic = append(periodic, f.periodic...)
+		if f.resume != nil {
+			resume = append(resume, f.resume)
+		}
 	}
-	processors["issue_comment"] = append(processors["issue_comment"], command.NewRouter(installations, log, specs...))
+	steps["issue_comment"] = append(steps["issue_comment"], event.Step{Name: "command", Processor: command.NewRouter(installations, st, log, specs...)})
 
-	river.AddWorker(workers, &event.Worker{Deliveries: st, Processors: processors, Logger: log})
-	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, Now: o.Now})
+	events := &event.Worker{Deliveries: st, Leases: st, Steps: steps, Logger: log}
+	river.AddWorker(workers, events)
+	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, LogRetention: cfg.Jobs.LogRetention, Now: o.Now})
+	kicks := &lease.Kicks{}
+	resume = append(resume, func(ctx context.Context, now time.Time) error { return events.Resume(ctx, inserter, kicks, now) })
 	b.queue, err = jobs.New(inserter, workers, jobs.Config{
 		Workers: cfg.Jobs.Workers, Retention: cfg.Jobs.RetentionPeriod, ID: o.ReplicaID,
 		PeriodicJobs: append(periodic, jobs.CleanupJob()),
 		Middleware: []rivertype.Middleware{&jobs.Observer{Logger: log, Metrics: m, Now: o.Now,
 			Snooze: func(err error) (time.Duration, bool) { return githubapp.RetryAfter(err, o.Now()) }}},
+		Resume: resume, Now: o.Now,
 	}, log)
 	if err != nil {
 		st.Close()
@@ -178,19 +194,25 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	metrics.RegisterQueueDepth(b.registry, b.queue.Depth, log)
 
 	hooks, err := webhooks.New(webhooks.Options{Secret: cfg.HTTP.WebhookSecret, Allowlist: cfg.HTTP.RepoAllowlist,
-		BotLogin: botLogin, Queue: b.queue, Metrics: m, Logger: log})
+		BotLogin: botLogin, Queue: b.queue, Metrics: m, Logger: log, MaxConcurrent: cfg.HTTP.WebhookMaxConcurrent})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	b.handler = b.routes(hooks)
+	b.handler, b.admin = b.routes(hooks)
 	return b, nil
 }
 
-// Handler serves every HTTP endpoint; Start serves it on the configured address.
+// Handler serves the endpoints of STAGECOACH_ADDR: every endpoint, or only the webhook,
+// /healthz and /readyz when STAGECOACH_ADMIN_ADDR is set. Start serves it.
 func (b *Bot) Handler() http.Handler { return b.handler }
 
-// Start starts the job workers and the HTTP server, and returns once both run.
+// AdminHandler serves the endpoints of STAGECOACH_ADMIN_ADDR (status page, /metrics,
+// /logs/{id}, /healthz, /readyz); nil when STAGECOACH_ADMIN_ADDR is not set.
+func (b *Bot) AdminHandler() http.Handler { return b.admin }
+
+// Start starts the job workers and the HTTP server (and the admin server when
+// STAGECOACH_ADMIN_ADDR is set), and returns once they run.
 func (b *Bot) Start(ctx context.Context) error {
 	if err := b.queue.Start(ctx); err != nil {
 		return err
@@ -200,12 +222,29 @@ func (b *Bot) Start(ctx context.Context) error {
 		_ = b.queue.Stop(ctx)
 		return fmt.Errorf("listening on %s (STAGECOACH_ADDR): %w", b.cfg.HTTP.Addr, err)
 	}
-	srv := &http.Server{Handler: b.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		ErrorLog: slog.NewLogLogger(b.logger.Handler(), slog.LevelWarn)}
+	var adminLn net.Listener
+	if b.admin != nil {
+		adminLn, err = net.Listen("tcp", b.cfg.HTTP.AdminAddr)
+		if err != nil {
+			ln.Close()
+			_ = b.queue.Stop(ctx)
+			return fmt.Errorf("listening on %s (STAGECOACH_ADMIN_ADDR): %w", b.cfg.HTTP.AdminAddr, err)
+		}
+	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			ErrorLog: slog.NewLogLogger(b.logger.Handler(), slog.LevelWarn)}
+	}
+	srv := newServer(b.handler)
+	var adminSrv *http.Server
+	if adminLn != nil {
+		adminSrv = newServer(b.admin)
+	}
 	b.mu.Lock()
-	b.server, b.listener, b.serveErr, b.started = srv, ln, make(chan error, 1), b.now()
+	b.server, b.listener, b.serveErr, b.started = srv, ln, make(chan error, 2), b.now()
+	b.adminServer, b.adminListener = adminSrv, adminLn
 	b.mu.Unlock()
-	go func() {
+	serve := func(srv *http.Server, ln net.Listener) {
 		defer func() {
 			if r := recover(); r != nil {
 				b.logger.Error("HTTP server panicked", "panic", fmt.Sprint(r))
@@ -216,9 +255,15 @@ func (b *Bot) Start(ctx context.Context) error {
 			err = nil
 		}
 		b.serveErr <- err
-	}()
-	b.logger.Info("stagecoach is serving", "addr", ln.Addr().String(), "store", string(b.store.Dialect()),
-		"github_app", b.app != nil, "version", b.version)
+	}
+	go serve(srv, ln)
+	attrs := []any{"addr", ln.Addr().String()}
+	if adminSrv != nil {
+		go serve(adminSrv, adminLn)
+		attrs = append(attrs, "admin_addr", adminLn.Addr().String())
+	}
+	b.logger.Info("stagecoach is serving", append(attrs, "store", string(b.store.Dialect()),
+		"github_app", b.app != nil, "engine", b.engineErr == nil, "version", b.version)...)
 	return nil
 }
 
@@ -232,7 +277,17 @@ func (b *Bot) Addr() string {
 	return b.listener.Addr().String()
 }
 
-// Done is closed with the server's error when it stops serving on its own.
+// AdminAddr is the address the admin server listens on, once started; "" without one.
+func (b *Bot) AdminAddr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.adminListener == nil {
+		return ""
+	}
+	return b.adminListener.Addr().String()
+}
+
+// Done receives a server's error (nil after Stop) when the public or admin server stops serving.
 func (b *Bot) Done() <-chan error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -246,11 +301,16 @@ func (b *Bot) Stop() error {
 	defer cancel()
 	var errs []error
 	b.mu.Lock()
-	srv := b.server
+	srv, adminSrv := b.server, b.adminServer
 	b.mu.Unlock()
 	if srv != nil {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+		}
+	}
+	if adminSrv != nil {
+		if err := adminSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the admin HTTP server: %w", err))
 		}
 	}
 	if b.queue.Running() {

@@ -19,6 +19,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
+	"github.com/stagecoach/stagecoach/internal/toolchain"
 	"github.com/stagecoach/stagecoach/internal/webhooks"
 )
 
@@ -298,14 +299,19 @@ func TestEndpoints(t *testing.T) {
 			t.Fatalf("healthz after bad input: %d", s)
 		}
 	})
-	t.Run("readyz reports the database and workers", func(t *testing.T) {
-		if s, body := get("/readyz"); s != http.StatusOK {
-			t.Fatalf("readyz: %d %s", s, body)
+	t.Run("readyz reports the database, workers, App and engine", func(t *testing.T) {
+		// The App is the simulator's; the engine is there only when the Pulumi CLI is.
+		want, wantIn := http.StatusOK, "ready"
+		if _, err := toolchain.Find(t.Context(), toolchain.Options{}); err != nil {
+			want, wantIn = http.StatusServiceUnavailable, "Pulumi engine"
+		}
+		if s, body := get("/readyz"); s != want || !strings.Contains(body, wantIn) {
+			t.Fatalf("readyz: %d %s, want %d mentioning %q", s, body, want, wantIn)
 		}
 	})
 	t.Run("metrics are exported with the stagecoach prefix", func(t *testing.T) {
 		_, body := get("/metrics")
-		for _, want := range []string{`stagecoach_webhook_deliveries_total{event="pull_request",outcome="bad_signature"} 1`,
+		for _, want := range []string{`stagecoach_webhook_refused_total{reason="bad_signature"} 1`,
 			`stagecoach_queue_jobs{state="available"}`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %s", want)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
@@ -28,6 +29,11 @@ func newEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 		PulumiHome:      filepath.Join(cfg.Store.DataDir, "pulumi-home"),
 		WorkDir:         filepath.Join(cfg.Store.DataDir, "work"),
 		MaxConcurrent:   cfg.Pulumi.MaxConcurrentOperations,
+		// A killed replica's stack leases free up within this, so the survivor takes over quickly.
+		LeaseTTL:         lease.DefaultTTL,
+		OperationTimeout: cfg.Pulumi.OperationTimeout,
+		InheritEnv:       cfg.Pulumi.Env,
+		User:             cfg.Pulumi.User,
 	}, st, engineLogs{st}, log, nil)
 }
 

@@ -22,8 +22,10 @@ func ephemeralFeature(d featureDeps) (feature, error) {
 	}
 	svc := ephemeral.New(o)
 	return feature{
+		name:       "ephemeral",
 		processors: map[string]event.Processor{"pull_request": event.ProcessorFunc(svc.PullRequest)},
 		commands:   svc.Commands(),
+		resume:     svc.Resume,
 		addWorkers: func(w *river.Workers) {
 			river.AddWorker(w, &ephemeral.PRWorker{Service: svc})
 			river.AddWorker(w, &ephemeral.SweepWorker{Service: svc})

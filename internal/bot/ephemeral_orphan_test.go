@@ -8,6 +8,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -40,7 +41,7 @@ func TestPREnvironmentOrphanSweep(t *testing.T) {
 
 	tools, err := toolchain.Find(ctx, toolchain.Options{})
 	if err != nil {
-		t.Skip(err)
+		testenv.SkipOrFail(t, "%v", err)
 	}
 	r, err := engine.New(engine.Config{PulumiCommand: tools.Pulumi, LanguageDirs: tools.LanguageDirs,
 		BackendURL: "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state")), Passphrase: w.passphrase,

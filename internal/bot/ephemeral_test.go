@@ -18,6 +18,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -46,7 +47,7 @@ type peWorld struct {
 func newPEWorld(t *testing.T, extra string) *peWorld {
 	t.Helper()
 	if _, err := toolchain.Find(context.Background(), toolchain.Options{}); err != nil {
-		t.Skipf("the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
+		testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
 	}
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})
 	if err != nil {

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -33,6 +34,8 @@ type featureDeps struct {
 
 // feature is what one feature contributes to the bot.
 type feature struct {
+	// name records each delivery's processing by this feature; it must not change between releases.
+	name string
 	// processors act on events, by event name.
 	processors map[string]event.Processor
 	// commands are the comment commands the feature owns.
@@ -41,4 +44,6 @@ type feature struct {
 	addWorkers func(*river.Workers)
 	// periodic jobs run on the elected leader.
 	periodic []*river.PeriodicJob
+	// resume hands work nobody is doing to new jobs; every replica runs it every few seconds.
+	resume func(ctx context.Context, now time.Time) error
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -79,7 +80,7 @@ type promoWorld struct {
 func newPromoWorld(t *testing.T, engine storetest.Engine) *promoWorld {
 	t.Helper()
 	if _, err := toolchain.Find(context.Background(), toolchain.Options{}); err != nil {
-		t.Skipf("the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
+		testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
 	}
 	clock := &promoClock{}
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})

@@ -14,21 +14,39 @@ import (
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
-// routes maps every endpoint the bot serves.
-func (b *Bot) routes(hooks http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/github", hooks)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", b.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /logs/{id}", b.log)
-	mux.HandleFunc("GET /{$}", b.status)
-	return mux
+// routes maps every endpoint. Without STAGECOACH_ADMIN_ADDR one handler serves them all
+// (logs only while STAGECOACH_PUBLIC_LOGS is true) and admin is nil; with it, public serves the
+// webhook and the probes, and admin the probes, the status page, /metrics and /logs/{id}.
+func (b *Bot) routes(hooks http.Handler) (public, admin http.Handler) {
+	probes := func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "ok")
+		})
+		mux.HandleFunc("GET /readyz", b.ready)
+	}
+	pages := func(mux *http.ServeMux, logs bool) {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{}))
+		if logs {
+			mux.HandleFunc("GET /logs/{id}", b.log)
+		}
+		mux.HandleFunc("GET /{$}", b.status)
+	}
+	pub := http.NewServeMux()
+	pub.Handle("/webhooks/github", hooks)
+	probes(pub)
+	if b.cfg.HTTP.AdminAddr == "" {
+		pages(pub, b.cfg.HTTP.PublicLogs)
+		return pub, nil
+	}
+	adm := http.NewServeMux()
+	probes(adm)
+	pages(adm, true)
+	return pub, adm
 }
 
-// ready answers 200 when the database answers and the workers run, 503 with the reason otherwise.
+// ready answers 200 when the bot can do its work: the database answers, the workers run, the
+// GitHub App is configured and the Pulumi engine is available; 503 with the reason otherwise.
+// /healthz is the liveness probe; this one keeps a pod that can do nothing out of rotation.
 func (b *Bot) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -38,6 +56,14 @@ func (b *Bot) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	if !b.queue.Running() {
 		http.Error(w, "job workers not running", http.StatusServiceUnavailable)
+		return
+	}
+	if b.app == nil {
+		http.Error(w, "the GitHub App is not configured: set STAGECOACH_GITHUB_APP_ID and STAGECOACH_GITHUB_PRIVATE_KEY_FILE", http.StatusServiceUnavailable)
+		return
+	}
+	if b.engineErr != nil {
+		http.Error(w, "the Pulumi engine is not available: "+b.engineErr.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ready")

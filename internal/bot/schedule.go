@@ -19,7 +19,7 @@ func scheduleFeature(d featureDeps) (feature, error) {
 	s := schedule.New(schedule.Options{Store: d.store, Jobs: d.jobs, Config: d.configs, GitHub: d.github,
 		Engine: eng, Source: d.source, Logger: d.logger, Now: d.now, Registry: d.registry,
 		LastDeploy: lastPromotion(d.store), PREnvironments: activePREnvironments(d.store)})
-	return feature{commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
+	return feature{name: "schedule", commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
 }
 
 // lastPromotion tells the scheduler when an environment last received a promotion, for

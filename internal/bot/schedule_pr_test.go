@@ -10,6 +10,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -40,7 +41,7 @@ func TestSchedulePREnvironments(t *testing.T) {
 	}
 	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
 	if err != nil {
-		t.Skip(err)
+		testenv.SkipOrFail(t, "%v", err)
 	}
 	sleeping := func() string {
 		t.Helper()

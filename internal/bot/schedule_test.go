@@ -17,6 +17,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/stagecoach/stagecoach/internal/testenv"
+
 	"github.com/stagecoach/stagecoach/internal/bot"
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/engine"
@@ -88,7 +90,7 @@ func newScheduleWorld(t *testing.T, db store.Options) *scheduleWorld {
 	t.Helper()
 	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
 	if err != nil {
-		t.Skipf("no Pulumi CLI here (run `go run ./cmd/bot toolchain install`): %v", err)
+		testenv.SkipOrFail(t, "no Pulumi CLI here (run `go run ./cmd/bot toolchain install`): %v", err)
 	}
 	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})
 	if err != nil {

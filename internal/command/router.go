@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/event"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/store"
 )
 
 // Handler carries out the commands of one feature.
@@ -47,22 +48,44 @@ type Installations interface {
 	Installation(id int64) *github.Client
 }
 
+// Steps records which steps of a comment command took effect, so a retried job does each once;
+// *store.Store satisfies it.
+type Steps interface {
+	// CommandStep returns a step's record, or an error wrapping store.ErrNotFound.
+	CommandStep(ctx context.Context, repo string, commentID int64, step string) (store.CommandStep, error)
+	// StartCommandStep records that a step is starting; a step done stays done.
+	StartCommandStep(ctx context.Context, repo string, commentID int64, step string) error
+	// FinishCommandStep records a step done with its result; a step done keeps its first result.
+	FinishCommandStep(ctx context.Context, repo string, commentID int64, step, result string) error
+}
+
+// The Router's own steps.
+const (
+	// replyStep is the command's one reply.
+	replyStep = "reply"
+	// handledStep is the whole command: once it is done, a later attempt does nothing.
+	handledStep = "handled"
+)
+
 // Router is the event processor for issue_comment events.
 type Router struct {
 	github Installations
+	steps  Steps
 	specs  []Spec
 	logger *slog.Logger
 }
 
-// NewRouter returns a router for specs, which are listed in help in the order given.
-func NewRouter(gh Installations, logger *slog.Logger, specs ...Spec) *Router {
-	return &Router{github: gh, specs: specs, logger: logger}
+// NewRouter returns a router for specs, which are listed in help in the order given. steps keeps
+// each command's effects and reply to one per comment.
+func NewRouter(gh Installations, steps Steps, logger *slog.Logger, specs ...Spec) *Router {
+	return &Router{github: gh, steps: steps, specs: specs, logger: logger}
 }
 
 // Specs are the registered commands.
 func (r *Router) Specs() []Spec { return slices.Clone(r.specs) }
 
-// Process implements event.Processor.
+// Process implements event.Processor. Only new comments are commands: an edited comment
+// (action "edited") is ignored, so editing a command neither runs it again nor runs the new text.
 func (r *Router) Process(ctx context.Context, e event.Event) error {
 	var p struct {
 		Action string `json:"action"`
@@ -71,8 +94,9 @@ func (r *Router) Process(ctx context.Context, e event.Event) error {
 			PullRequest json.RawMessage `json:"pull_request"`
 		} `json:"issue"`
 		Comment struct {
-			ID   int64  `json:"id"`
-			Body string `json:"body"`
+			ID        int64     `json:"id"`
+			Body      string    `json:"body"`
+			CreatedAt time.Time `json:"created_at"`
 		} `json:"comment"`
 		Sender struct {
 			Login string `json:"login"`
@@ -90,25 +114,33 @@ func (r *Router) Process(ctx context.Context, e event.Event) error {
 		return nil
 	}
 	c := Command{Name: name, Args: args, Repo: e.Repo, PR: p.Issue.Number, InstallationID: e.InstallationID,
-		Author: p.Sender.Login, CommentID: p.Comment.ID}
-	log := jobs.Logger(ctx, r.logger).With("command", name, "author", c.Author)
-	gh := r.github.Installation(e.InstallationID)
-	owner, repo, _ := strings.Cut(e.Repo, "/")
+		Author: p.Sender.Login, CommentID: p.Comment.ID, CreatedAt: p.Comment.CreatedAt, router: r}
+	log := jobs.Logger(ctx, r.logger).With("command", clip(name, 40), "author", c.Author, "comment_id", c.CommentID)
 
 	// 👀: the command was seen. Reacting twice (a retried job) is harmless: GitHub keeps one.
-	if _, _, err := gh.Reactions.CreateIssueCommentReaction(ctx, owner, repo, c.CommentID, "eyes"); err != nil {
-		return fmt.Errorf("reacting to /%s: %w", name, err)
+	owner, repo, _ := strings.Cut(e.Repo, "/")
+	if _, _, err := r.github.Installation(e.InstallationID).Reactions.CreateIssueCommentReaction(ctx, owner, repo, c.CommentID, "eyes"); err != nil {
+		return fmt.Errorf("reacting to %s: %w", clip(c.String(), 40), err)
 	}
-	if name == "help" {
-		return r.Reply(ctx, c, r.Help(""))
+	_, err := r.once(ctx, c, handledStep, func(ctx context.Context) (string, error) {
+		return "", r.dispatch(ctx, c, log)
+	})
+	return err
+}
+
+// dispatch checks the commenter's permission and runs the command, answering help, refusals and
+// usage errors.
+func (r *Router) dispatch(ctx context.Context, c Command, log *slog.Logger) error {
+	if c.Name == "help" {
+		return c.Reply(ctx, r.Help(""))
 	}
-	i := slices.IndexFunc(r.specs, func(s Spec) bool { return s.Name == name })
+	i := slices.IndexFunc(r.specs, func(s Spec) bool { return s.Name == c.Name })
 	if i < 0 {
-		return r.Reply(ctx, c, r.Help(fmt.Sprintf("`/%s` is not a command I know.", name)))
+		return c.Reply(ctx, r.Help(Code("/"+c.Name)+" is not a command I know."))
 	}
 	spec := r.specs[i]
 	var err error
-	c.Permission, err = Permission(ctx, gh, e.Repo, c.Author)
+	c.Permission, err = Permission(ctx, r.github.Installation(c.InstallationID), c.Repo, c.Author)
 	if err != nil {
 		return err
 	}
@@ -118,25 +150,88 @@ func (r *Router) Process(ctx context.Context, e event.Event) error {
 	}
 	if !Allows(need, c.Permission) {
 		log.Info("command refused: permission", "have", c.Permission, "need", need)
-		return r.Reply(ctx, c, fmt.Sprintf("@%s, `%s` needs %s access to this repository; you have %s. Ask a maintainer to run it.",
-			c.Author, c.String(), need, c.Permission))
+		return c.Reply(ctx, fmt.Sprintf("@%s, %s needs %s access to this repository; you have %s. Ask a maintainer to run it.",
+			c.Author, Code(c.String()), need, c.Permission))
 	}
 	err = spec.Handler.Handle(ctx, c)
 	var usage *UsageError
 	if errors.As(err, &usage) {
-		return r.Reply(ctx, c, fmt.Sprintf("@%s, %s\n\nUsage: `%s` — %s", c.Author, usage.Message, spec.Usage, spec.Help))
+		return c.Reply(ctx, fmt.Sprintf("@%s, %s\n\nUsage: `%s` — %s", c.Author, usage.Message, spec.Usage, spec.Help))
 	}
 	return err
 }
 
-// Reply posts a comment answering c.
-func (r *Router) Reply(ctx context.Context, c Command, body string) error {
+// once runs step of c unless it is recorded done; see Command.Once.
+func (r *Router) once(ctx context.Context, c Command, step string, fn func(ctx context.Context) (string, error)) (string, error) {
+	st, err := r.steps.CommandStep(ctx, c.Repo, c.CommentID, step)
+	switch {
+	case err == nil && st.State == store.StepDone:
+		return st.Result, nil
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return "", err
+	}
+	result, err := fn(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := r.steps.FinishCommandStep(ctx, c.Repo, c.CommentID, step, result); err != nil {
+		return "", err
+	}
+	return result, nil
+}
+
+// reply posts c's one reply; see Command.Reply. The reply step is recorded started before the
+// comment is posted and done after: a step found started may have posted its comment before
+// failing (a lost response, a crash), so the PR is searched for the reply's marker first.
+func (r *Router) reply(ctx context.Context, c Command, body string) error {
+	st, err := r.steps.CommandStep(ctx, c.Repo, c.CommentID, replyStep)
+	switch {
+	case err == nil && st.State == store.StepDone:
+		return nil
+	case err == nil:
+		found, err := r.findReply(ctx, c, st.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		if found {
+			return r.steps.FinishCommandStep(ctx, c.Repo, c.CommentID, replyStep, "")
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	if err := r.steps.StartCommandStep(ctx, c.Repo, c.CommentID, replyStep); err != nil {
+		return err
+	}
 	owner, repo, _ := strings.Cut(c.Repo, "/")
 	if _, _, err := r.github.Installation(c.InstallationID).Issues.CreateComment(ctx, owner, repo, c.PR,
-		&github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("answering /%s on %s#%d: %w", c.Name, c.Repo, c.PR, err)
+		&github.IssueComment{Body: github.String(replyBody(c.CommentID, body))}); err != nil {
+		return fmt.Errorf("answering %s on %s#%d: %w", clip(c.String(), 40), c.Repo, c.PR, err)
 	}
-	return nil
+	return r.steps.FinishCommandStep(ctx, c.Repo, c.CommentID, replyStep, "")
+}
+
+// findReply reports whether the PR has a bot comment carrying c's reply marker, looking at
+// comments updated since a little before started (GitHub's clock may differ from ours).
+func (r *Router) findReply(ctx context.Context, c Command, started time.Time) (bool, error) {
+	owner, repo, _ := strings.Cut(c.Repo, "/")
+	gh := r.github.Installation(c.InstallationID)
+	since := started.Add(-replySearchSlack)
+	opts := &github.IssueListCommentsOptions{Since: &since, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		comments, resp, err := gh.Issues.ListComments(ctx, owner, repo, c.PR, opts)
+		if err != nil {
+			return false, fmt.Errorf("looking for the reply to %s on %s#%d: %w", clip(c.String(), 40), c.Repo, c.PR, err)
+		}
+		for _, cm := range comments {
+			if isReply(cm, c.CommentID) {
+				return true, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return false, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // Help renders the command list, after an optional first line.
@@ -155,57 +250,4 @@ func (r *Router) Help(first string) string {
 	}
 	b.WriteString("| `/help` | this list | anyone |\n")
 	return b.String()
-}
-
-// Permission returns user's collaborator role on repo: admin, maintain, write, triage, read or
-// none. It reads the precise role_name (go-github v60 only knows the legacy field) and falls back
-// to the legacy admin/write/read for custom roles.
-func Permission(ctx context.Context, gh *github.Client, repo, user string) (string, error) {
-	req, err := gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/collaborators/%s/permission", repo, user), nil)
-	if err != nil {
-		return "", err
-	}
-	var v struct {
-		Permission string `json:"permission"`
-		RoleName   string `json:"role_name"`
-	}
-	_, err = gh.Do(ctx, req, &v)
-	var ghErr *github.ErrorResponse
-	switch {
-	case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
-		return "none", nil
-	case err != nil:
-		return "", fmt.Errorf("checking %s's permission on %s: %w", user, repo, err)
-	}
-	if rank(v.RoleName) >= 0 {
-		return v.RoleName, nil
-	}
-	if rank(v.Permission) >= 0 {
-		return v.Permission, nil
-	}
-	return "none", nil
-}
-
-// Allows reports whether permission have is at least need.
-func Allows(need, have string) bool {
-	return rank(have) >= 0 && rank(have) >= rank(need)
-}
-
-// rank orders GitHub's collaborator permissions; -1 for anything else.
-func rank(p string) int {
-	switch p {
-	case "none":
-		return 0
-	case "read":
-		return 1
-	case "triage":
-		return 2
-	case "write":
-		return 3
-	case "maintain":
-		return 4
-	case "admin":
-		return 5
-	}
-	return -1
 }

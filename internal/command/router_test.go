@@ -13,6 +13,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/event"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/store/storetest"
 )
 
 func TestParse(t *testing.T) {
@@ -86,6 +87,7 @@ func TestRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := storetest.Open(t, storetest.SQLite(t))
 
 	// Each subtest comments on its own PR, through the simulator so the payload is GitHub's shape.
 	run := func(t *testing.T, author, body string) (*recorder, []githubsim.Comment, int64) {
@@ -107,7 +109,7 @@ func TestRouter(t *testing.T) {
 			}
 		}
 		rec := &recorder{}
-		r := command.NewRouter(app, slog.New(slog.DiscardHandler),
+		r := command.NewRouter(app, st, slog.New(slog.DiscardHandler),
 			command.Spec{Name: "extend", Usage: "/extend <duration>", Help: "keep the environment longer", Handler: rec},
 			command.Spec{Name: "destroy", Usage: "/destroy", Help: "tear the environment down", Permission: "maintain", Handler: rec},
 		)

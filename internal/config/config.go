@@ -39,6 +39,16 @@ type HTTP struct {
 	PublicURL string
 	// ShutdownTimeout bounds how long a graceful stop waits for requests and running jobs. Default 30s.
 	ShutdownTimeout time.Duration
+	// AdminAddr, when set, is a second listen address that alone serves the status page, /metrics
+	// and /logs/{id}; Addr then serves only the webhook, /healthz and /readyz. Default: empty,
+	// everything on Addr.
+	AdminAddr string
+	// PublicLogs serves /logs/{id} on Addr; false answers 404 there (the admin address, when set,
+	// still serves them). Default true, until the console login replaces it.
+	PublicLogs bool
+	// WebhookMaxConcurrent bounds how many webhook bodies are read and handled at once; beyond it
+	// requests get 503 with Retry-After. Default 0: 2×GOMAXPROCS+4.
+	WebhookMaxConcurrent int
 }
 
 // Store configures the state database.
@@ -87,6 +97,24 @@ type Pulumi struct {
 	Passphrase string
 	// MaxConcurrentOperations caps concurrent Pulumi processes in this replica. Default 2.
 	MaxConcurrentOperations int
+	// OperationTimeout bounds one Pulumi operation (preview, up, destroy) once its CLI runs. Default 1h.
+	OperationTimeout time.Duration
+	// Env names the variables of the bot's environment that Pulumi processes (and so a pull request's
+	// program) get, as names or globs such as "AWS_*". Nothing else is inherited but PATH and the locale;
+	// STAGECOACH_*, GITHUB_TOKEN, GH_TOKEN and database URLs never are. From STAGECOACH_PULUMI_ENV,
+	// comma-separated; "none" passes nothing. Default DefaultPulumiEnv: the usual cloud credentials.
+	Env []string
+	// User runs every Pulumi process as this user (a name or uid[:gid]) so a pull request's program
+	// cannot read the bot's files. Needs the bot to run as root. Default "" (the bot's own user).
+	User string
+}
+
+// DefaultPulumiEnv is the default of STAGECOACH_PULUMI_ENV (engine.DefaultInheritEnv).
+var DefaultPulumiEnv = []string{
+	"AWS_*", "AZURE_*", "ARM_*", "GOOGLE_*", "CLOUDSDK_*", "KUBECONFIG", "DIGITALOCEAN_*",
+	"PULUMI_ACCESS_TOKEN",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+	"SSL_CERT_FILE", "SSL_CERT_DIR",
 }
 
 // Jobs configures the durable job queue.
@@ -95,6 +123,9 @@ type Jobs struct {
 	Workers int
 	// RetentionPeriod is how long finished jobs and processed deliveries stay in the database. Default 168h (7 days).
 	RetentionPeriod time.Duration
+	// LogRetention is how long Pulumi operation logs are kept before the cleanup job deletes them.
+	// Default 720h (30 days).
+	LogRetention time.Duration
 }
 
 // Log configures logging.
@@ -133,6 +164,15 @@ func (c Config) Validate() error {
 			add("STAGECOACH_PUBLIC_URL: %q is not an absolute URL", c.HTTP.PublicURL)
 		}
 	}
+	if c.HTTP.AdminAddr != "" && c.HTTP.AdminAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
+		add("STAGECOACH_ADMIN_ADDR: must differ from STAGECOACH_ADDR (leave it empty to serve everything there)")
+	}
+	if c.HTTP.WebhookMaxConcurrent < 0 {
+		add("STAGECOACH_WEBHOOK_MAX_CONCURRENT: must not be negative")
+	}
+	if c.Jobs.LogRetention < time.Hour {
+		add("STAGECOACH_LOG_RETENTION: must be at least 1h, so links in fresh comments work")
+	}
 	if c.Store.DataDir == "" {
 		add("STAGECOACH_DATA_DIR: must not be empty")
 	}
@@ -157,6 +197,14 @@ func (c Config) Validate() error {
 	}
 	if c.Pulumi.BackendURL == "" {
 		add("STAGECOACH_PULUMI_BACKEND_URL: must not be empty")
+	}
+	for _, g := range c.Pulumi.Env {
+		if _, err := path.Match(g, ""); err != nil || strings.ContainsAny(g, "= ") {
+			add("STAGECOACH_PULUMI_ENV: %q is not a variable name or glob such as AWS_*", g)
+		}
+	}
+	if u := c.Pulumi.User; u == "root" || u == "0" || strings.HasPrefix(u, "0:") {
+		add("STAGECOACH_PULUMI_USER: %q is root; name an unprivileged user, or leave it empty", u)
 	}
 	if c.Jobs.Workers < 1 {
 		add("STAGECOACH_WORKERS: must be at least 1")

@@ -38,6 +38,12 @@ func Settings() []Setting {
 			set: func(c *Config, v string) error { c.HTTP.RepoAllowlist = splitList(v); return nil }},
 		{Env: "STAGECOACH_PUBLIC_URL", Help: "external base URL of the bot, for links to logs in comments",
 			set: func(c *Config, v string) error { c.HTTP.PublicURL = strings.TrimRight(v, "/"); return nil }},
+		{Env: "STAGECOACH_ADMIN_ADDR", Help: "second listen address for the status page, /metrics and /logs/{id}; when set, STAGECOACH_ADDR serves only the webhook, /healthz and /readyz",
+			set: func(c *Config, v string) error { c.HTTP.AdminAddr = v; return nil }},
+		{Env: "STAGECOACH_PUBLIC_LOGS", Default: "true", Help: "serve operation logs at /logs/{id} on STAGECOACH_ADDR (false: 404 there); the console login will replace this",
+			set: func(c *Config, v string) error { return parseBool(&c.HTTP.PublicLogs, v) }},
+		{Env: "STAGECOACH_WEBHOOK_MAX_CONCURRENT", Default: "(2×GOMAXPROCS+4)", Help: "webhook bodies read at once; more get 503 with Retry-After",
+			set: func(c *Config, v string) error { return parseInt(&c.HTTP.WebhookMaxConcurrent, v) }},
 		{Env: "STAGECOACH_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful stop waits for requests and running jobs",
 			set: func(c *Config, v string) error { return parseDuration(&c.HTTP.ShutdownTimeout, v) }},
 		{Env: "STAGECOACH_DATA_DIR", Default: "./.stagecoach", Help: "directory for the SQLite database, the file state backend and work directories",
@@ -81,10 +87,25 @@ func Settings() []Setting {
 			set: func(c *Config, v string) error { return readFileInto(&c.Pulumi.Passphrase, v, true) }},
 		{Env: "STAGECOACH_MAX_CONCURRENT_OPERATIONS", Default: "2", Help: "Pulumi processes this replica runs at once",
 			set: func(c *Config, v string) error { return parseInt(&c.Pulumi.MaxConcurrentOperations, v) }},
+		{Env: "STAGECOACH_OPERATION_TIMEOUT", Default: "1h", Help: "longest a Pulumi operation (preview, up, destroy) may run; it is then cancelled and reported as timed out",
+			set: func(c *Config, v string) error { return parseDuration(&c.Pulumi.OperationTimeout, v) }},
+		{Env: "STAGECOACH_PULUMI_ENV", Default: "AWS_*,AZURE_*,ARM_*,GOOGLE_*,CLOUDSDK_*,KUBECONFIG,DIGITALOCEAN_*,PULUMI_ACCESS_TOKEN,proxies,SSL_CERT_*",
+			Help: "comma-separated names or globs of the bot's variables that Pulumi programs get (`none` for none); STAGECOACH_*, GITHUB_TOKEN, GH_TOKEN and database URLs never pass (see SECURITY.md)",
+			set: func(c *Config, v string) error {
+				c.Pulumi.Env = []string{}
+				if !strings.EqualFold(v, "none") {
+					c.Pulumi.Env = splitList(v)
+				}
+				return nil
+			}},
+		{Env: "STAGECOACH_PULUMI_USER", Help: "run every Pulumi process as this user (name or uid[:gid]) so PR programs cannot read the bot's files; needs the bot to run as root (see SECURITY.md)",
+			set: func(c *Config, v string) error { c.Pulumi.User = v; return nil }},
 		{Env: "STAGECOACH_WORKERS", Default: "8", Help: "jobs this replica works at once",
 			set: func(c *Config, v string) error { return parseInt(&c.Jobs.Workers, v) }},
 		{Env: "STAGECOACH_RETENTION", Default: "168h", Help: "how long finished jobs and processed deliveries are kept (redeliveries within it are recognised)",
 			set: func(c *Config, v string) error { return parseDuration(&c.Jobs.RetentionPeriod, v) }},
+		{Env: "STAGECOACH_LOG_RETENTION", Default: "720h", Help: "how long Pulumi operation logs (/logs/{id}) are kept",
+			set: func(c *Config, v string) error { return parseDuration(&c.Jobs.LogRetention, v) }},
 		{Env: "STAGECOACH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 			set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
 		{Env: "STAGECOACH_LOG_FORMAT", Default: "json", Help: "json or text",
@@ -95,11 +116,11 @@ func Settings() []Setting {
 // defaults returns the configuration used when no variable is set.
 func defaults() Config {
 	return Config{
-		HTTP:   HTTP{Addr: ":8080", ShutdownTimeout: 30 * time.Second},
+		HTTP:   HTTP{Addr: ":8080", ShutdownTimeout: 30 * time.Second, PublicLogs: true},
 		Store:  Store{DataDir: "./.stagecoach"},
 		GitHub: GitHub{APIURL: "https://api.github.com/", MaxRetries: 4, MaxRetryWait: time.Minute},
-		Pulumi: Pulumi{SecretsProvider: "passphrase", MaxConcurrentOperations: 2},
-		Jobs:   Jobs{Workers: 8, RetentionPeriod: 7 * 24 * time.Hour},
+		Pulumi: Pulumi{SecretsProvider: "passphrase", MaxConcurrentOperations: 2, OperationTimeout: time.Hour, Env: append([]string(nil), DefaultPulumiEnv...)},
+		Jobs:   Jobs{Workers: 8, RetentionPeriod: 7 * 24 * time.Hour, LogRetention: 30 * 24 * time.Hour},
 		Log:    Log{Level: "info", Format: "json"},
 	}
 }
@@ -171,6 +192,15 @@ func parseDuration(dst *time.Duration, v string) error {
 		return fmt.Errorf("%q must not be negative", v)
 	}
 	*dst = d
+	return nil
+}
+
+func parseBool(dst *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	*dst = b
 	return nil
 }
 

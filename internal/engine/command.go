@@ -25,25 +25,47 @@ var minimumPulumiVersion = semver.MustParse("3.181.0")
 const pipeDrainTimeout = 5 * time.Second
 
 // pulumiCommand runs the configured pulumi binary for the Automation API. It differs from the SDK's own
-// in three ways: the binary may live anywhere (the toolchain cache has no bin/ directory), PATH gets the
-// language host directories, and the variables the Runner manages are never inherited from this process.
+// in four ways: the binary may live anywhere (the toolchain cache has no bin/ directory), PATH gets the
+// language host directories, the environment is built from an allowlist instead of inherited (a pull
+// request's program runs in these processes and must not find the bot's secrets), and the process may
+// run as another user.
 type pulumiCommand struct {
 	path        string
 	version     semver.Version
 	pathPrefix  []string      // directories put in front of PATH
 	cancelGrace time.Duration // time between SIGINT and SIGKILL when the context ends
+	inherit     []string      // globs of this process's variables passed on
+	home, tmp   string        // HOME and TMPDIR of every process
+	runAs       *runAs        // nil: this process's user
 }
 
 var _ auto.PulumiCommand = (*pulumiCommand)(nil)
 
+// commandOptions configure newPulumiCommand.
+type commandOptions struct {
+	languageDirs []string
+	cancelGrace  time.Duration
+	inherit      []string
+	home, tmp    string
+	runAs        *runAs
+}
+
 // newPulumiCommand checks the binary's version and returns a command that runs it.
-func newPulumiCommand(ctx context.Context, path string, languageDirs []string, cancelGrace time.Duration) (*pulumiCommand, error) {
+func newPulumiCommand(ctx context.Context, path string, o commandOptions) (*pulumiCommand, error) {
 	p := &pulumiCommand{
 		path:        path,
-		pathPrefix:  append(append([]string(nil), languageDirs...), filepath.Dir(path)),
-		cancelGrace: cancelGrace,
+		pathPrefix:  append(append([]string(nil), o.languageDirs...), filepath.Dir(path)),
+		cancelGrace: o.cancelGrace,
+		inherit:     o.inherit,
+		home:        o.home,
+		tmp:         o.tmp,
+		runAs:       o.runAs,
 	}
-	stdout, stderr, _, err := p.Run(ctx, os.TempDir(), nil, nil, nil, nil, "version")
+	dir := o.tmp
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	stdout, stderr, _, err := p.Run(ctx, dir, nil, nil, nil, nil, "version")
 	if err != nil {
 		return nil, fmt.Errorf("running %s version: %w: %s", path, err, strings.TrimSpace(stderr))
 	}
@@ -71,9 +93,11 @@ func (p *pulumiCommand) Run(ctx context.Context, workdir string, stdin io.Reader
 	if !containsArg(args, "--non-interactive") {
 		args = append([]string{"--non-interactive"}, args...)
 	}
+	args = flagSafe(args)
 	cmd := exec.CommandContext(ctx, p.path, args...)
 	cmd.Dir = workdir
-	cmd.Env = p.environ(additionalEnv)
+	cmd.Env = childEnv(os.Environ(), p.inherit, p.pathPrefix, p.home, p.tmp, additionalEnv)
+	cmd.SysProcAttr = p.runAs.sysProcAttr()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = io.MultiWriter(append(additionalOutput, &stdout)...)
 	cmd.Stderr = io.MultiWriter(append(additionalErrorOutput, &stderr)...)
@@ -113,26 +137,43 @@ func (p *pulumiCommand) Run(ctx context.Context, workdir string, stdin io.Reader
 	return stdout.String(), stderr.String(), code, err
 }
 
-// environ is this process's environment without the variables the Runner manages, plus additional
-// (which the workspace fills with PULUMI_HOME, the backend, the passphrase and Config.Env), plus PATH.
-func (p *pulumiCommand) environ(additional []string) []string {
-	var env []string
-	path := ""
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "PATH" {
-			path = v
-			continue
+// valueFlags are the flags the Automation API passes with their value as the next argument; flagSafe
+// joins them as --flag=value so the value can never be read as a flag of its own.
+// (--plaintext and --secret take a value only in "config set-all").
+var valueFlags = []string{"--stack", "--message", "--secrets-provider", "--config-file"}
+
+// flagSafe rewrites the Automation API's arguments so that no name taken from a request is read as a
+// flag: "--stack NAME" becomes "--stack=NAME", and the positional name of "stack init NAME" becomes
+// "--stack=NAME". Requests are validated before (no leading '-'); this is defence in depth.
+func flagSafe(args []string) []string {
+	flags := valueFlags
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "config" && args[i+1] == "set-all" {
+			flags = append(append([]string(nil), valueFlags...), "--plaintext", "--secret")
+			break
 		}
-		if containsFold(managedEnv, k) {
-			continue
-		}
-		env = append(env, kv)
 	}
-	env = append(env, additional...)
-	dirs := append(append([]string(nil), p.pathPrefix...), filepath.SplitList(path)...)
-	env = append(env, "PATH="+strings.Join(dirs, string(os.PathListSeparator)), "PULUMI_AUTOMATION_API=true")
-	return env
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if containsArg(flags, a) && i+1 < len(args) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	// "stack init NAME": the SDK's CreateStack, the only command taking a stack name as a positional argument.
+	for i := 0; i+2 < len(out); i++ {
+		if out[i] == "stack" && out[i+1] == "init" && !strings.HasPrefix(out[i+2], "--stack=") {
+			out[i+2] = "--stack=" + out[i+2]
+			break
+		}
+	}
+	return out
 }
 
 func containsArg(args []string, arg string) bool {

@@ -19,6 +19,9 @@ const (
 	DefaultLeaseTTL = 2 * time.Minute
 	// DefaultLeasePoll is the longest pause between attempts to take a busy stack lease.
 	DefaultLeasePoll = 2 * time.Second
+	// DefaultOperationTimeout bounds one Pulumi operation once it runs: real cloud updates take
+	// minutes (NAT gateways, databases, clusters), so the default is generous.
+	DefaultOperationTimeout = time.Hour
 	// DefaultCancelGrace is how long a cancelled CLI may take to stop before it is killed.
 	DefaultCancelGrace = 10 * time.Second
 	// DefaultDIYOrganization qualifies short stack names on DIY backends (file, S3, GCS, Azure Blob, Postgres),
@@ -59,6 +62,10 @@ type Config struct {
 	// LeasePoll is the longest pause between attempts to take a stack lease another operation holds.
 	// Attempts start quickly and back off to this. Default 2s.
 	LeasePoll time.Duration
+	// OperationTimeout bounds one operation from the moment its CLI starts (waiting for the stack's
+	// lease or a slot does not count); the CLI is then cancelled gracefully and the result says the
+	// operation timed out. Default DefaultOperationTimeout.
+	OperationTimeout time.Duration
 	// CancelGrace is how long the CLI of a cancelled operation may take to stop after SIGINT (it cancels
 	// gracefully and releases its lock) before it is killed. Default 10s.
 	CancelGrace time.Duration
@@ -69,8 +76,21 @@ type Config struct {
 	// Env holds extra environment variables for Pulumi processes, such as cloud credentials. Values of
 	// variables whose names suggest a secret (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL…) are masked in
 	// logs. It may not set the variables the Runner manages (PULUMI_HOME, PULUMI_BACKEND_URL,
-	// PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, PATH). Default none.
+	// PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE, PATH, HOME, TMPDIR) nor the bot's own
+	// (STAGECOACH_*). Default none.
 	Env map[string]string
+	// InheritEnv names the variables of this process's environment that Pulumi processes get, as names
+	// or globs (path.Match syntax, case-sensitive: "AWS_*", "KUBECONFIG"). Nothing else is inherited
+	// except PATH and the locale (LANG, LC_*, TZ); HOME and TMPDIR point into PulumiHome. STAGECOACH_*,
+	// GITHUB_TOKEN, GH_TOKEN and database URLs are never passed, whatever a glob matches. nil means
+	// DefaultInheritEnv; an empty non-nil slice passes nothing.
+	InheritEnv []string
+	// User runs every Pulumi process as another user: a user name or uid[:gid]. It needs this process
+	// to run as root. PulumiHome and a file backend's directory then belong to that user, each operation's
+	// directory too, and the CLI and its plugins are copied to <WorkDir>/bin so that user can run them;
+	// every directory above them must be searchable by that user (New says which is not). Default ""
+	// (this process's user).
+	User string
 }
 
 // managedEnv are the environment variables the Runner sets itself.
@@ -129,9 +149,19 @@ func (c Config) Validate() error {
 		switch {
 		case k == "" || strings.ContainsAny(k, "=\x00"):
 			add("env variable name %q is invalid", k)
-		case containsFold(managedEnv, k):
+		case containsFold(engineEnv, k):
 			add("env may not set %s: the runner manages it", k)
+		case deniedEnvName(k):
+			add("env may not set %s: Pulumi programs must never see the bot's own settings, GitHub tokens or database URLs", k)
 		}
+	}
+	for _, p := range c.InheritEnv {
+		if err := validEnvPattern(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.User != "" && strings.TrimSpace(c.User) != c.User {
+		add("pulumi user %q has surrounding spaces", c.User)
 	}
 	return errors.Join(errs...)
 }
@@ -150,8 +180,14 @@ func (c Config) withDefaults() Config {
 	if c.LeasePoll == 0 {
 		c.LeasePoll = DefaultLeasePoll
 	}
+	if c.OperationTimeout <= 0 {
+		c.OperationTimeout = DefaultOperationTimeout
+	}
 	if c.CancelGrace == 0 {
 		c.CancelGrace = DefaultCancelGrace
+	}
+	if c.InheritEnv == nil {
+		c.InheritEnv = DefaultInheritEnv
 	}
 	if c.Organization == "" && c.diy() {
 		c.Organization = DefaultDIYOrganization

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 )
@@ -103,7 +104,10 @@ func walkErrors(err error, visit func(error) bool) bool {
 
 // plainError says in a sentence why an operation failed, without the CLI's stdout dump.
 func plainError(ctx context.Context, err error) string {
+	var timeout *TimeoutError
 	switch {
+	case errors.As(context.Cause(ctx), &timeout) || errors.As(err, &timeout):
+		return timeout.Error()
 	case errors.Is(context.Cause(ctx), ErrLeaseLost) || errors.Is(err, ErrLeaseLost):
 		return "the operation was stopped because its stack lease could not be renewed"
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
@@ -129,3 +133,16 @@ func plainError(ctx context.Context, err error) string {
 	first, _, _ := strings.Cut(text, "\n")
 	return strings.TrimSpace(first)
 }
+
+// TimeoutError reports an operation stopped because it ran longer than Config.OperationTimeout.
+type TimeoutError struct {
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the operation timed out after %s and was cancelled; the stack may be partly updated "+
+		"(raise STAGECOACH_OPERATION_TIMEOUT if the cloud needs longer)", e.After)
+}
+
+// Is makes a TimeoutError match context.DeadlineExceeded.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }

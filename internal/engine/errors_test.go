@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/stagecoach/stagecoach/internal/testenv"
+
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -21,11 +23,11 @@ func TestIsConcurrentUpdateSeesThroughWrapping(t *testing.T) {
 	t.Parallel()
 	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
 	if tools.Pulumi == "" {
-		t.Skipf("the real Pulumi engine is not available: %v", err)
+		testenv.SkipOrFail(t, "the real Pulumi engine is not available: %v", err)
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	cmd, err := newPulumiCommand(ctx, tools.Pulumi, nil, time.Second)
+	cmd, err := newPulumiCommand(ctx, tools.Pulumi, commandOptions{cancelGrace: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

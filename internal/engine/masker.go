@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -15,11 +16,30 @@ const secretMask = "[secret]"
 // values would wreck the text while hiding next to nothing.
 const minSecretLen = 3
 
-// masker replaces every known secret value in text with "[secret]". It is safe for concurrent use.
+// masker replaces every known secret value in text with "[secret]", and the bot's own directories
+// (an operation's work directory, PULUMI_HOME…) with names that say nothing about the bot's machine.
+// It is safe for concurrent use.
 type masker struct {
 	mu      sync.Mutex
 	secrets map[string]struct{}
 	sorted  []string // longest first, rebuilt lazily
+	paths   []pathName
+}
+
+// pathName is a directory and what it is called in text users see ("" strips it).
+type pathName struct{ dir, name string }
+
+// addPath makes mask replace dir with name: "dir/x" becomes "name/x" ("x" when name is empty) and
+// dir alone becomes name ("." when empty). Longer directories are replaced first.
+func (m *masker) addPath(dir, name string) {
+	dir = strings.TrimRight(dir, "/"+string(filepath.Separator))
+	if len(dir) < 2 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.paths = append(m.paths, pathName{dir: dir, name: name})
+	sort.SliceStable(m.paths, func(i, j int) bool { return len(m.paths[i].dir) > len(m.paths[j].dir) })
 }
 
 func newMasker() *masker { return &masker{secrets: map[string]struct{}{}} }
@@ -48,12 +68,29 @@ func (m *masker) mask(s string) string {
 		}
 		sort.Slice(m.sorted, func(i, j int) bool { return len(m.sorted[i]) > len(m.sorted[j]) })
 	}
-	secrets := m.sorted
+	secrets, paths := m.sorted, m.paths
 	m.mu.Unlock()
 	for _, v := range secrets {
 		if strings.Contains(s, v) {
 			s = strings.ReplaceAll(s, v, secretMask)
 		}
+	}
+	for _, p := range paths {
+		if !strings.Contains(s, p.dir) {
+			continue
+		}
+		for _, sep := range []string{"/", string(filepath.Separator)} {
+			prefix := ""
+			if p.name != "" {
+				prefix = p.name + sep
+			}
+			s = strings.ReplaceAll(s, p.dir+sep, prefix)
+		}
+		whole := p.name
+		if whole == "" {
+			whole = "."
+		}
+		s = strings.ReplaceAll(s, p.dir, whole)
 	}
 	return s
 }

@@ -74,9 +74,14 @@ const (
 )
 
 var (
-	stackPart  = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	configPart = regexp.MustCompile(`^[A-Za-z0-9_.:/-]+$`)
+	// stackPart is Pulumi's rule for each part of a stack name, with no leading '-' (it would reach the
+	// CLI as a flag) or '.'.
+	stackPart  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+	configPart = regexp.MustCompile(`^[A-Za-z0-9_.][A-Za-z0-9_.:/-]*$`)
 )
+
+// maxStackName is Pulumi's limit on the length of a stack's own name.
+const maxStackName = 100
 
 // validate reports every problem with the request; needCode is set for Preview and Up.
 func (r Request) validate(needCode bool) error {
@@ -91,7 +96,7 @@ func (r Request) validate(needCode bool) error {
 		errs = append(errs, fmt.Errorf("program of project %q has no code to run: preview and up need a directory or an inline function", p.Project))
 	}
 	if p.Dir == "" && p.Project != "" && !stackPart.MatchString(p.Project) {
-		errs = append(errs, fmt.Errorf("project name %q may only hold letters, digits, '_', '.' and '-'", p.Project))
+		errs = append(errs, fmt.Errorf("project name %q may only hold letters, digits, '_', '.' and '-', and must start with a letter, digit or '_'", p.Project))
 	}
 	parts := strings.Split(r.Stack, "/")
 	if r.Stack == "" {
@@ -101,19 +106,25 @@ func (r Request) validate(needCode bool) error {
 	} else {
 		for _, part := range parts {
 			if !stackPart.MatchString(part) {
-				errs = append(errs, fmt.Errorf("stack name %q may only hold letters, digits, '_', '.', '-' and the '/' separators", r.Stack))
+				errs = append(errs, fmt.Errorf("stack name %q may only hold letters, digits, '_', '.', '-' and the '/' separators, each part starting with a letter, digit or '_'", r.Stack))
 				break
 			}
+		}
+		if len(parts[len(parts)-1]) > maxStackName {
+			errs = append(errs, fmt.Errorf("stack name %q is longer than Pulumi's %d characters", r.Stack, maxStackName))
 		}
 	}
 	for k := range r.Config {
 		if !configPart.MatchString(k) {
-			errs = append(errs, fmt.Errorf("config key %q may only hold letters, digits and '_', '.', ':', '/', '-'", k))
+			errs = append(errs, fmt.Errorf("config key %q may only hold letters, digits and '_', '.', ':', '/', '-', and must not start with '-'", k))
 		}
 	}
-	for k := range r.Tags {
-		if k == "" || strings.ContainsAny(k, " =\n") {
+	for k, v := range r.Tags {
+		if k == "" || strings.ContainsAny(k, " =\n") || strings.HasPrefix(k, "-") {
 			errs = append(errs, fmt.Errorf("tag name %q is invalid", k))
+		}
+		if strings.HasPrefix(v, "-") {
+			errs = append(errs, fmt.Errorf("tag %s: value %q must not start with '-'", k, v))
 		}
 	}
 	return errors.Join(errs...)

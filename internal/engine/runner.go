@@ -40,6 +40,7 @@ const userAgent = "stagecoach"
 type Runner struct {
 	cfg    Config
 	cmd    *pulumiCommand
+	runAs  *runAs // nil: Pulumi runs as this process's user
 	env    map[string]string // workspace environment: backend, passphrase, Config.Env…
 	leases Leases
 	logs   LogStore
@@ -70,18 +71,39 @@ func New(cfg Config, leases Leases, logs LogStore, logger *slog.Logger, clock Cl
 	if clock == nil {
 		clock = systemClock{}
 	}
-	dirs := []string{cfg.WorkDir, cfg.PulumiHome}
-	if u, err := url.Parse(cfg.BackendURL); err == nil && u.Scheme == "file" {
-		dirs = append(dirs, fileBackendDir(u))
+	var ra *runAs
+	if cfg.User != "" {
+		var err error
+		if ra, err = lookupRunAs(cfg.User); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 	}
-	for _, d := range dirs {
+	home, tmp := filepath.Join(cfg.PulumiHome, "home"), filepath.Join(cfg.PulumiHome, "tmp")
+	backendDir := ""
+	if u, err := url.Parse(cfg.BackendURL); err == nil && u.Scheme == "file" {
+		backendDir = fileBackendDir(u)
+	}
+	for _, d := range []string{cfg.WorkDir, cfg.PulumiHome, home, tmp, backendDir} {
+		if d == "" {
+			continue
+		}
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("engine: creating %s: %w", d, err)
 		}
 	}
+	cli, languageDirs := cfg.PulumiCommand, cfg.LanguageDirs
+	if ra != nil {
+		var err error
+		if cli, languageDirs, err = prepareRunAs(ra, cfg, backendDir); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), newCommandTimeout)
 	defer cancel()
-	cmd, err := newPulumiCommand(ctx, cfg.PulumiCommand, cfg.LanguageDirs, cfg.CancelGrace)
+	cmd, err := newPulumiCommand(ctx, cli, commandOptions{
+		languageDirs: languageDirs, cancelGrace: cfg.CancelGrace, inherit: cfg.InheritEnv,
+		home: home, tmp: tmp, runAs: ra,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -104,6 +126,7 @@ func New(cfg Config, leases Leases, logs LogStore, logger *slog.Logger, clock Cl
 	return &Runner{
 		cfg:      cfg,
 		cmd:      cmd,
+		runAs:    ra,
 		env:      env,
 		leases:   leases,
 		logs:     logs,
@@ -171,10 +194,12 @@ func (r *Runner) operate(ctx context.Context, kind Kind, req Request) (Result, e
 		return res, fmt.Errorf("%s of stack %s: %w", kind, w.stack, err)
 	}
 	defer release()
+	opCtx, cancelTimeout := context.WithTimeoutCause(opCtx, r.cfg.OperationTimeout, &TimeoutError{After: r.cfg.OperationTimeout})
+	defer cancelTimeout()
 
-	m := r.newMasker(req)
+	m := r.newMasker(req, w)
 	book := newLogBook(r.clock)
-	stack, err := w.open(opCtx, kind == KindPreview || kind == KindUp)
+	stack, err := w.open(opCtx, kind == KindPreview || kind == KindUp, m)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", kind, err)
 	}
@@ -356,9 +381,20 @@ func (r *Runner) saveLog(ctx context.Context, res Result, text string, started, 
 	return id
 }
 
-// newMasker knows every secret of the request and the configuration.
-func (r *Runner) newMasker(req Request) *masker {
+// newMasker knows every secret of the request and the configuration, and the directories of the
+// operation (w, when not nil) and the Runner: the project's copy is stripped from paths, so errors name
+// files as the repository does ("Pulumi.yaml", not "<data dir>/work/op-1234/project/Pulumi.yaml").
+func (r *Runner) newMasker(req Request, w *opWorkspace) *masker {
 	m := newMasker()
+	if w != nil {
+		m.addPath(w.workDir, "")
+		m.addPath(w.root, "")
+	}
+	if req.Program.Dir != "" {
+		m.addPath(req.Program.Dir, "")
+	}
+	m.addPath(r.cfg.PulumiHome, "$PULUMI_HOME")
+	m.addPath(r.cfg.WorkDir, "$WORK")
 	if r.cfg.Passphrase != "" {
 		m.add(r.cfg.Passphrase)
 	}

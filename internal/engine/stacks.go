@@ -96,11 +96,12 @@ func (r *Runner) withStack(ctx context.Context, what string, req Request, locked
 		return fmt.Errorf("%s of stack %s: %w", what, w.stack, err)
 	}
 	defer release()
-	stack, err := w.open(ctx, false)
+	m := r.newMasker(req, w)
+	stack, err := w.open(ctx, false, m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := fn(ctx, stack, r.newMasker(req)); err != nil {
+	if err := fn(ctx, stack, m); err != nil {
 		return fmt.Errorf("%s of stack %s: %w", what, w.stack, err)
 	}
 	return nil
@@ -145,7 +146,7 @@ func (r *Runner) ListStacks(ctx context.Context, project string, tags map[string
 	}
 	stdout, stderr, _, err := r.cmd.Run(ctx, w.workDir, nil, nil, nil, r.environ(), args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing stacks of %s: %w: %s", project, err, strings.TrimSpace(stderr))
+		return nil, fmt.Errorf("listing stacks of %s: %w: %s", project, err, r.newMasker(req, w).mask(strings.TrimSpace(stderr)))
 	}
 	var summaries []auto.StackSummary
 	if err := json.Unmarshal([]byte(stdout), &summaries); err != nil {
@@ -155,7 +156,7 @@ func (r *Runner) ListStacks(ctx context.Context, project string, tags map[string
 	for _, s := range summaries {
 		st, err := ws.ListTags(ctx, s.Name)
 		if err != nil {
-			return nil, plainly(ctx, newMasker(), fmt.Sprintf("listing stacks of %s: reading the tags of %s", project, s.Name), err)
+			return nil, plainly(ctx, r.newMasker(req, w), fmt.Sprintf("listing stacks of %s: reading the tags of %s", project, s.Name), err)
 		}
 		if !hasTags(st, tags) {
 			continue

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -50,7 +49,7 @@ func (r *Runner) newWorkspace(req Request) (w *opWorkspace, err error) {
 		if err := copyTree(req.Program.Dir, w.workDir); err != nil {
 			return nil, fmt.Errorf("copying the project: %w", err)
 		}
-		w.project, err = projectName(w.workDir)
+		w.project, err = ProjectName(w.workDir)
 		if err != nil {
 			return nil, err
 		}
@@ -68,11 +67,14 @@ func (r *Runner) newWorkspace(req Request) (w *opWorkspace, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.runAs.own(root); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
 // open selects the stack, or with create also creates it when missing. A missing stack is ErrStackNotFound.
-func (w *opWorkspace) open(ctx context.Context, create bool) (auto.Stack, error) {
+func (w *opWorkspace) open(ctx context.Context, create bool, m *masker) (auto.Stack, error) {
 	var (
 		s   auto.Stack
 		err error
@@ -91,7 +93,7 @@ func (w *opWorkspace) open(ctx context.Context, create bool) (auto.Stack, error)
 		if isSelectStack404(err) {
 			return s, fmt.Errorf("stack %s: %w", w.stack, ErrStackNotFound)
 		}
-		return s, plainly(ctx, newMasker(), "opening stack "+w.stack, err)
+		return s, plainly(ctx, m, "opening stack "+w.stack, err)
 	}
 	return s, nil
 }
@@ -118,22 +120,6 @@ func (r *Runner) qualify(stack, project string) (string, error) {
 		return stack, nil
 	}
 	return r.cfg.Organization + "/" + project + "/" + stack, nil
-}
-
-// projectName reads the project name from the Pulumi.yaml (or Pulumi.yml) in dir.
-func projectName(dir string) (string, error) {
-	for _, name := range []string{"Pulumi.yaml", "Pulumi.yml"} {
-		path := filepath.Join(dir, name)
-		if _, err := os.Stat(path); err != nil {
-			continue
-		}
-		proj, err := workspace.LoadProject(path)
-		if err != nil {
-			return "", fmt.Errorf("reading the project file %s: %w", name, err)
-		}
-		return string(proj.Name), nil
-	}
-	return "", fmt.Errorf("%w: no Pulumi.yaml in the project directory", ErrInvalidRequest)
 }
 
 // copyTree copies the directory src to dst (which must not exist): directories, regular files with their

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/google/go-github/v60/github"
+	"strconv"
+	"time"
 
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
@@ -42,15 +42,6 @@ func (s *Service) prState(ctx context.Context, c command.Command) (prFacts, erro
 	return f, nil
 }
 
-func (s *Service) reply(ctx context.Context, c command.Command, body string) error {
-	gh := s.o.GitHub.Installation(c.InstallationID)
-	owner, name := splitRepo(c.Repo)
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, name, c.PR, &github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("answering %s on %s#%d: %w", c, c.Repo, c.PR, err)
-	}
-	return nil
-}
-
 // commandConfig loads the config and answers when PR environments are off.
 func (s *Service) commandConfig(ctx context.Context, c command.Command) (*repoconfig.Config, error) {
 	cfg, err := s.config(ctx, c.InstallationID, c.Repo)
@@ -58,7 +49,7 @@ func (s *Service) commandConfig(ctx context.Context, c command.Command) (*repoco
 		return nil, err
 	}
 	if cfg == nil {
-		return nil, s.reply(ctx, c, "PR environments are not enabled in this repository's `.stagecoach.yaml` (`ephemeral.enabled`).")
+		return nil, c.Reply(ctx, "PR environments are not enabled in this repository's `.stagecoach.yaml` (`ephemeral.enabled`).")
 	}
 	return cfg, nil
 }
@@ -73,36 +64,49 @@ func (s *Service) deployCommand(ctx context.Context, c command.Command) error {
 		return err
 	}
 	if !f.Open {
-		return s.reply(ctx, c, "This pull request is closed; it gets no environment.")
+		return c.Reply(ctx, "This pull request is closed; it gets no environment.")
 	}
 	if f.Fork && cfg.Ephemeral.Forks == repoconfig.ForkNever {
-		return s.reply(ctx, c, "This repository never deploys pull requests from forks (`ephemeral.forks: never`).")
+		return c.Reply(ctx, "This repository never deploys pull requests from forks (`ephemeral.forks: never`).")
 	}
+	// Applied once per comment: a retried /deploy must not redeploy what it deployed already.
 	ec := cfg.Ephemeral
 	init := &store.PREnvironment{InstallationID: c.InstallationID, Stack: ec.StackName(c.PR), Slot: -1}
-	_, err = s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, init, func(e *store.PREnvironment) error {
-		e.Fork, e.Keep, e.Paused = f.Fork, f.has(ec.Labels.Keep), false
-		if f.HeadSHA != e.HeadSHA {
-			e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
-		}
-		if f.Fork {
-			e.ApprovedSHA = f.HeadSHA
-		}
-		e.Want, e.DesiredSHA, e.DesiredSeq = store.WantDeploy, e.HeadSHA, e.HeadSeq
-		if e.FailedSeq >= e.DesiredSeq {
-			e.FailedSeq = 0 // /deploy retries a failed deploy
-		}
-		if e.DeployedSeq >= e.DesiredSeq {
-			e.DeployedSeq = e.DesiredSeq - 1 // /deploy redeploys
-		}
-		e.ExpiresAt, e.Warned, e.Summary = s.o.Now().Add(ec.TTL), false, ""
-		return nil
+	approved, err := c.Once(ctx, "deploy", func(ctx context.Context) (string, error) {
+		_, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, init, func(e *store.PREnvironment) error {
+			if f.Fork {
+				// Bound to what the writer saw: never a head that arrived after the comment.
+				sha, no := forkApproval(*e, f.HeadSHA, c)
+				if no != nil {
+					return no
+				}
+				e.ApprovedSHA = sha
+			}
+			e.Fork, e.Keep, e.Paused = f.Fork, f.has(ec.Labels.Keep), false
+			if f.HeadSHA != e.HeadSHA {
+				e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
+			}
+			e.Want, e.DesiredSHA, e.DesiredSeq = store.WantDeploy, e.HeadSHA, e.HeadSeq
+			if e.FailedSeq >= e.DesiredSeq {
+				e.FailedSeq = 0 // /deploy retries a failed deploy
+			}
+			if e.DeployedSeq >= e.DesiredSeq {
+				e.DeployedSeq = e.DesiredSeq - 1 // /deploy redeploys
+			}
+			e.ExpiresAt, e.Warned, e.Summary = s.o.Now().Add(ec.TTL), false, ""
+			return nil
+		})
+		return f.HeadSHA, err
 	})
+	var no *refusal
+	if errors.As(err, &no) {
+		return c.Reply(ctx, no.msg)
+	}
 	if err != nil {
 		return err
 	}
 	if f.Fork {
-		if err := s.reply(ctx, c, fmt.Sprintf("@%s approved commit %s of this fork for deployment. A new push needs a new `/deploy`.", c.Author, short(f.HeadSHA))); err != nil {
+		if err := c.Reply(ctx, fmt.Sprintf("@%s approved commit %s of this fork for deployment. A new push needs a new `/deploy`.", c.Author, short(approved))); err != nil {
 			return err
 		}
 	}
@@ -114,18 +118,24 @@ func (s *Service) destroyCommand(ctx context.Context, c command.Command) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	env, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, nil, func(e *store.PREnvironment) error {
-		e.Paused = true
-		if e.Slot >= 0 || e.Want == store.WantDeploy {
-			e.Want = store.WantDestroy
+	none, err := c.Once(ctx, "destroy", func(ctx context.Context) (string, error) {
+		env, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, nil, func(e *store.PREnvironment) error {
+			e.Paused = true
+			if e.Slot >= 0 || e.Want == store.WantDeploy {
+				e.Want = store.WantDestroy
+			}
+			return nil
+		})
+		if errors.Is(err, store.ErrNotFound) || (err == nil && env.Want != store.WantDestroy) {
+			return "nothing to destroy", nil
 		}
-		return nil
+		return "", err
 	})
-	if errors.Is(err, store.ErrNotFound) || (err == nil && env.Want != store.WantDestroy) {
-		return s.reply(ctx, c, "This pull request has no environment to destroy.")
-	}
 	if err != nil {
 		return err
+	}
+	if none != "" {
+		return c.Reply(ctx, "This pull request has no environment to destroy.")
 	}
 	return s.enqueue(ctx, c.Repo, c.PR, c.InstallationID)
 }
@@ -140,16 +150,30 @@ func (s *Service) previewCommand(ctx context.Context, c command.Command) error {
 		return err
 	}
 	if f.Fork && cfg.Ephemeral.Forks == repoconfig.ForkNever {
-		return s.reply(ctx, c, "This repository never runs code from forks (`ephemeral.forks: never`).")
+		return c.Reply(ctx, "This repository never runs code from forks (`ephemeral.forks: never`).")
+	}
+	if f.Fork {
+		// A preview runs the program too: a fork's code needs the same approval as a deploy.
+		env, err := s.o.Records.PREnvironment(ctx, c.Repo, c.PR)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if env.ApprovedSHA == "" || env.ApprovedSHA != f.HeadSHA {
+			return c.Reply(ctx, fmt.Sprintf("Not previewed: a preview runs this fork's code, so its head %s needs a writer's `/deploy %s` first.",
+				short(f.HeadSHA), short(f.HeadSHA)))
+		}
 	}
 	ec := cfg.Ephemeral
 	init := &store.PREnvironment{InstallationID: c.InstallationID, Stack: ec.StackName(c.PR), Slot: -1}
-	if _, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, init, func(e *store.PREnvironment) error {
-		if f.HeadSHA != e.HeadSHA {
-			e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
-		}
-		e.Fork, e.PreviewWanted = f.Fork, true
-		return nil
+	if _, err := c.Once(ctx, "preview", func(ctx context.Context) (string, error) {
+		_, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, init, func(e *store.PREnvironment) error {
+			if f.HeadSHA != e.HeadSHA {
+				e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
+			}
+			e.Fork, e.PreviewWanted = f.Fork, true
+			return nil
+		})
+		return "", err
 	}); err != nil {
 		return err
 	}
@@ -162,7 +186,7 @@ func (s *Service) extendCommand(ctx context.Context, c command.Command) error {
 	}
 	d, err := repoconfig.ParseDuration(c.Args[0])
 	if err != nil || d <= 0 {
-		return command.Usagef("%q is not a duration; write e.g. 90m, 24h or 2d", c.Args[0])
+		return command.Usagef("%s is not a duration; write e.g. 90m, 24h or 2d", command.Code(c.Args[0]))
 	}
 	cfg, err := s.commandConfig(ctx, c)
 	if err != nil || cfg == nil {
@@ -170,23 +194,46 @@ func (s *Service) extendCommand(ctx context.Context, c command.Command) error {
 	}
 	if max := cfg.Ephemeral.MaxExtension; d > max {
 		if max == 0 {
-			return s.reply(ctx, c, "`/extend` is turned off in this repository (`ephemeral.max_extension: 0`).")
+			return c.Reply(ctx, "`/extend` is turned off in this repository (`ephemeral.max_extension: 0`).")
 		}
 		return command.Usagef("at most %s at a time (`ephemeral.max_extension`)", max)
 	}
+	// The new expiry is decided once and recorded with the comment, then applied as "at least
+	// until": a retry after a failure (even one between the write and the record) sets the same
+	// time again instead of adding the duration twice.
+	decided, err := c.Once(ctx, "extend", func(ctx context.Context) (string, error) {
+		env, err := s.o.Records.PREnvironment(ctx, c.Repo, c.PR)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && env.Slot < 0) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		from := env.ExpiresAt
+		if now := s.o.Now(); from.Before(now) {
+			from = now
+		}
+		return strconv.FormatInt(from.Add(d).UnixMilli(), 10), nil
+	})
+	if err != nil {
+		return err
+	}
+	ms, err := strconv.ParseInt(decided, 10, 64)
+	if decided == "" || err != nil {
+		return c.Reply(ctx, "This pull request has no environment to extend.")
+	}
+	until := time.UnixMilli(ms)
 	env, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, nil, func(e *store.PREnvironment) error {
 		if e.Slot < 0 {
 			return store.ErrNotFound
 		}
-		from := e.ExpiresAt
-		if now := s.o.Now(); from.Before(now) {
-			from = now
+		if e.ExpiresAt.Before(until) {
+			e.ExpiresAt, e.Warned = until, false
 		}
-		e.ExpiresAt, e.Warned = from.Add(d), false
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return s.reply(ctx, c, "This pull request has no environment to extend.")
+		return c.Reply(ctx, "This pull request has no environment to extend.")
 	}
 	if err != nil {
 		return err

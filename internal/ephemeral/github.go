@@ -86,13 +86,23 @@ func (s *Service) findComment(ctx context.Context, gh *github.Client, env store.
 // startCheck opens the head commit's check run; 0 when GitHub refused (logged, not fatal).
 func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, sha string) int64 {
 	owner, name := splitRepo(env.Repo)
+	title, summary := github.String("Previewing "+env.Stack), github.String("Previewing "+short(sha)+" for `"+env.Stack+"`.")
+	if env.CheckRunID != 0 && env.CheckSHA == sha {
+		// Taken up again (after a crash or a retry): the head's check run goes on, none is left behind.
+		s.checkUpdate(ctx, gh, env, env.CheckRunID, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"),
+			Output: &github.CheckRunOutput{Title: title, Summary: summary}})
+		return env.CheckRunID
+	}
 	cr, _, err := gh.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name: CheckName, HeadSHA: sha, Status: github.String("in_progress"), ExternalID: github.String(env.Stack),
-		Output: &github.CheckRunOutput{Title: github.String("Previewing " + env.Stack), Summary: github.String("Previewing " + short(sha) + " for `" + env.Stack + "`.")},
+		Output: &github.CheckRunOutput{Title: title, Summary: summary},
 	})
 	if err != nil {
 		s.o.Logger.Warn("creating the check run", "repo", env.Repo, "pr", env.PR, "error", err)
 		return 0
+	}
+	if _, err := s.set(ctx, env, func(e *store.PREnvironment) { e.CheckRunID, e.CheckSHA = cr.GetID(), sha }); err != nil {
+		s.o.Logger.Warn("recording the check run", "repo", env.Repo, "pr", env.PR, "error", err)
 	}
 	return cr.GetID()
 }
@@ -150,6 +160,9 @@ func (s *Service) checkUpdate(ctx context.Context, gh *github.Client, env store.
 // ensureDeployment opens the GitHub Deployment of sha for the environment (transient, no
 // auto-merge, no required contexts) and records its id.
 func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *store.PREnvironment, sha string) error {
+	if env.DeploymentID != 0 && env.DeploymentSHA == sha {
+		return nil // taken up again: the commit's deployment goes on
+	}
 	owner, name := splitRepo(env.Repo)
 	d, _, err := gh.Repositories.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
 		Ref: github.String(sha), Task: github.String("deploy"), AutoMerge: github.Bool(false),
@@ -163,7 +176,7 @@ func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *
 	if env.DeploymentID != 0 {
 		s.deploymentStatus(ctx, gh, *env, "inactive", "replaced by "+short(sha))
 	}
-	e, err := s.set(ctx, *env, func(e *store.PREnvironment) { e.DeploymentID = d.GetID() })
+	e, err := s.set(ctx, *env, func(e *store.PREnvironment) { e.DeploymentID, e.DeploymentSHA = d.GetID(), sha })
 	*env = e
 	return err
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
-	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -42,12 +42,6 @@ type Records interface {
 	StackConfig(ctx context.Context, repo, stack string) (map[string]string, error)
 	SetStackConfig(ctx context.Context, repo, stack string, values map[string]string) error
 	DeleteStackConfig(ctx context.Context, repo, stack string) error
-}
-
-// Leases keep two jobs of one PR from running at once; *store.Store satisfies it.
-type Leases interface {
-	TryAcquire(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
-	Release(ctx context.Context, key, holder string) error
 }
 
 // Inserter enqueues jobs; *jobs.Inserter satisfies it.
@@ -81,9 +75,10 @@ type Configs interface {
 // Options are what a Service is built from.
 type Options struct {
 	Records Records
-	Leases  Leases
-	Jobs    Inserter
-	GitHub  Installations
+	// Leases keep one job on a PR at a time, across replicas.
+	Leases lease.Table
+	Jobs   Inserter
+	GitHub Installations
 	// Engine runs the operations; nil when the bot has no Pulumi CLI (jobs then fail saying so).
 	Engine  Engine
 	Sources Sources
@@ -102,6 +97,8 @@ type Service struct {
 	o       Options
 	metrics *metrics
 
+	kicks lease.Kicks
+
 	mu              sync.Mutex
 	lastOrphanSweep time.Time
 }
@@ -117,24 +114,20 @@ func New(o Options) *Service {
 	return &Service{o: o, metrics: newMetrics(o.Registry)}
 }
 
-// PRArgs is the job that reconciles one PR's environment with what its row wants.
+// PRArgs is the job that reconciles one PR's environment with what its row wants. It is not
+// unique: a job that finds the PR's lease taken ends at once, and the holder looks at the row
+// again before it lets go (see PRWorker.Work).
 type PRArgs struct {
 	Repo           string `json:"repo"`
 	PR             int    `json:"pr"`
 	InstallationID int64  `json:"installation_id"`
-	// Followup marks the job queued while the PR's job runs, so what changed meanwhile is not
-	// missed; a PR lease keeps the two from running at once.
-	Followup bool `json:"followup,omitempty"`
 }
 
 // Kind implements river.JobArgs.
 func (PRArgs) Kind() string { return "ephemeral_pr" }
 
-// InsertOpts makes the job unique per PR (and followup flag) until it completes. A failed
-// destroy is retried with River's backoff.
-func (PRArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: jobs.UniqueWhileActive()}
-}
+// InsertOpts: failures are retried by Service.Resume after a growing pause, not by the queue.
+func (PRArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
 
 // SweepArgs is the periodic job that expires idle environments, warns before, starts waiting
 // PRs when slots free up and destroys the environments of PRs closed while the bot was not looking.
@@ -143,19 +136,10 @@ type SweepArgs struct{}
 // Kind implements river.JobArgs.
 func (SweepArgs) Kind() string { return "ephemeral_sweep" }
 
-// enqueue makes sure a job of the PR will look at its row after this call: the waiting job, or
-// a followup when the PR's job is running (it may have read the row already).
+// enqueue queues a job that looks at the PR's row after this call.
 func (s *Service) enqueue(ctx context.Context, repo string, pr int, installation int64) error {
-	args := PRArgs{Repo: repo, PR: pr, InstallationID: installation}
-	res, err := s.o.Jobs.Insert(ctx, args, nil)
-	if err != nil {
+	if _, err := s.o.Jobs.Insert(ctx, PRArgs{Repo: repo, PR: pr, InstallationID: installation}, nil); err != nil {
 		return fmt.Errorf("queueing the job of %s#%d: %w", repo, pr, err)
-	}
-	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
-		args.Followup = true
-		if _, err := s.o.Jobs.Insert(ctx, args, nil); err != nil {
-			return fmt.Errorf("queueing the followup job of %s#%d: %w", repo, pr, err)
-		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -104,11 +105,23 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 			keep = true
 		}
 	}
+	// A push whose webhook never came (the bot was down, the delivery failed): record the head
+	// GitHub has now, as the synchronize event would have.
+	if head := pr.GetHead().GetSHA(); head != "" && head != env.HeadSHA && env.Want != store.WantDestroy {
+		f := prFacts{Open: true, Draft: pr.GetDraft(), HeadSHA: head}
+		f.Fork = pr.GetHead().GetRepo() == nil || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), env.Repo)
+		for _, l := range pr.Labels {
+			f.Labels = append(f.Labels, l.GetName())
+		}
+		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", head)
+		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, f, false)
+	}
 	now := s.o.Now()
 	if env.Slot >= 0 && env.Want == store.WantDeploy && !keep && !env.ExpiresAt.IsZero() {
 		switch {
 		case !now.Before(env.ExpiresAt):
-			_, err := s.set(ctx, env, func(e *store.PREnvironment) {
+			// Expired: destroyed by this sweep, not the next one.
+			env, err = s.set(ctx, env, func(e *store.PREnvironment) {
 				e.Want, e.Keep = store.WantDestroy, false
 				e.Summary = fmt.Sprintf("Expired: idle for longer than %s.", ec.TTL)
 			})
@@ -116,6 +129,7 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 				return err
 			}
 			s.o.Logger.Info("PR environment expired", "repo", env.Repo, "pr", env.PR, "stack", env.Stack)
+			return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
 		case ec.TTLWarning > 0 && !env.Warned && !now.Before(env.ExpiresAt.Add(-ec.TTLWarning)):
 			env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Warned, e.Keep = true, false })
 			if err != nil {
@@ -131,21 +145,17 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 				return fmt.Errorf("warning %s#%d: %w", env.Repo, env.PR, err)
 			}
 			return nil
-		default:
-			return nil
 		}
 	} else if keep != env.Keep {
 		if _, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Keep = keep }); err != nil {
 			return err
 		}
 	}
-	if env.Want == store.WantNothing && !env.PreviewWanted {
-		return nil
+	// Work nobody is doing is handed out by Resume; a PR waiting for a slot looks again here.
+	if env.Want == store.WantDeploy && env.Status == store.PRQueued {
+		return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
 	}
-	if env.Want == store.WantDeploy && env.DesiredSeq <= env.DeployedSeq && !env.PreviewWanted {
-		return nil
-	}
-	return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
+	return nil
 }
 
 // sweepOrphans finds the repository's PR stacks in the backend and destroys those whose PR is

@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
-	"gopkg.in/yaml.v3"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -27,22 +25,74 @@ type PRWorker struct {
 	Service *Service
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker: it converges the PR's environment to what its row wants while
+// holding the PR's lease, and looks at the row again after letting go, so a push recorded while it
+// worked is deployed by this job or by the one holding the lease then. A job that finds the lease
+// taken ends at once. A failure is recorded in the row and retried by Resume after a pause.
 func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
-	key, holder := fmt.Sprintf("ephemeral:%s#%d", job.Args.Repo, job.Args.PR), "job-"+strconv.FormatInt(job.ID, 10)
-	ok, err := w.Service.o.Leases.TryAcquire(ctx, key, holder, prLeaseTTL)
+	s, a := w.Service, job.Args
+	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "pr", a.PR)
+	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: prLeaseKey(a.Repo, a.PR), Logger: log,
+		Pending: func(ctx context.Context) (bool, error) {
+			env, err := s.o.Records.PREnvironment(ctx, a.Repo, a.PR)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return needsWork(env), err
+		},
+		Work: func(ctx context.Context) error { return s.reconcile(ctx, a) },
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Warn("reconciling the PR environment failed; it is retried after a pause", "error", err)
+		return nil
+	}
+	return err
+}
+
+// Timeout implements river.Worker: an operation runs as long as its own timeout allows
+// (engine.Config.OperationTimeout), not River's default of one minute.
+func (w *PRWorker) Timeout(*river.Job[PRArgs]) time.Duration { return -1 }
+
+// prLeaseKey names the lease of one PR's environment.
+func prLeaseKey(repo string, pr int) string { return fmt.Sprintf("ephemeral:%s#%d", repo, pr) }
+
+// needsWork reports whether the PR's row wants something its job can do now: a deploy of a head
+// newer than what is deployed or failed (unless it waits for a slot), a destroy, a preview, or a
+// comment saying why nothing happens yet.
+func needsWork(e store.PREnvironment) bool {
+	switch {
+	case e.Want == store.WantDestroy, e.PreviewWanted:
+		return true
+	case e.Want == store.WantDeploy:
+		return e.DesiredSeq > e.DeployedSeq && e.DesiredSeq > e.FailedSeq && e.Status != store.PRQueued
+	}
+	return e.Want == store.WantNothing && e.CommentID == 0 && e.Summary != "" && e.Status != store.PRDestroyed
+}
+
+// Resume queues a job for every PR environment that needs work nobody is doing: a replica crashed
+// holding it, a retry pause is over, or the job queued with the change was lost.
+func (s *Service) Resume(ctx context.Context, now time.Time) error {
+	pending, err := s.o.Records.PendingPREnvironments(ctx)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return river.JobSnooze(time.Second) // the PR's other job runs; look again after it
+	for _, env := range pending {
+		if !needsWork(env) {
+			continue
+		}
+		key := prLeaseKey(env.Repo, env.PR)
+		free, err := lease.Free(ctx, s.o.Leases, key)
+		if err != nil {
+			return err
+		}
+		if free && s.kicks.Due(key, now) {
+			if err := s.enqueue(ctx, env.Repo, env.PR, env.InstallationID); err != nil {
+				return err
+			}
+		}
 	}
-	defer w.Service.o.Leases.Release(context.WithoutCancel(ctx), key, holder) //nolint:errcheck // expires anyway
-	return w.Service.reconcile(ctx, job.Args)
+	return nil
 }
-
-// prLeaseTTL bounds how long a crashed replica keeps a PR's jobs waiting.
-const prLeaseTTL = 2 * time.Hour
 
 // errNoEngine fails jobs on a bot without the Pulumi CLI.
 var errNoEngine = errors.New("the Pulumi engine is not available on this bot; run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
@@ -183,7 +233,7 @@ func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfi
 	if err != nil {
 		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, short(sha), err)
 	}
-	project, err := projectName(dir)
+	project, err := engine.ProjectName(dir)
 	if err != nil {
 		return engine.Request{}, "", err
 	}
@@ -201,27 +251,6 @@ func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfi
 	return engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
 		Tags:    map[string]string{engine.TagRepo: env.Repo, engine.TagPR: strconv.Itoa(env.PR), engine.TagSHA: sha, engine.TagEnv: env.Stack},
 		Message: fmt.Sprintf("stagecoach: %s#%d at %s", env.Repo, env.PR, short(sha))}, project, nil
-}
-
-// projectName reads the project's name from Pulumi.yaml.
-func projectName(dir string) (string, error) {
-	for _, f := range []string{"Pulumi.yaml", "Pulumi.yml"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("reading the project file: %w", err)
-		}
-		var p struct {
-			Name string `yaml:"name"`
-		}
-		if err := yaml.Unmarshal(b, &p); err != nil || p.Name == "" {
-			return "", fmt.Errorf("reading the project name from %s: it needs a name (%v)", f, err)
-		}
-		return p.Name, nil
-	}
-	return "", errors.New("the project directory has no Pulumi.yaml; check `project` in .stagecoach.yaml")
 }
 
 // opFailure turns an engine error into a result to render and a reason.
@@ -330,6 +359,16 @@ func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoc
 	if err != nil {
 		return err
 	}
+	if env.Fork && env.ApprovedSHA != env.HeadSHA {
+		// Never run a fork's code unapproved, preview or not.
+		env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+			e.LastError = "preview refused: the fork's head " + short(e.HeadSHA) + " is not approved; a writer's `/deploy` approves it"
+		})
+		if err != nil {
+			return err
+		}
+		return s.updateComment(ctx, gh, cfg, env, nil)
+	}
 	if s.o.Engine == nil {
 		return errNoEngine
 	}
@@ -416,6 +455,7 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 		}
 		e.Want, e.Slot, e.QueuedAt, e.LastError, e.EnvURL = store.WantNothing, -1, time.Time{}, "", ""
 		e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.PreviewWanted = "", 0, 0, false
+		e.DeploymentSHA, e.CheckSHA = "", "" // a later deploy gets a new deployment and check run
 		// A later deploy starts after the last head seen.
 		e.DesiredSeq = e.HeadSeq
 		e.Summary = ""

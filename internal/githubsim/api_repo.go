@@ -238,26 +238,33 @@ func (s *Sim) getPermission(w http.ResponseWriter, r *http.Request, rp *repo) {
 		"push": legacy == "admin" || legacy == "write", "triage": role != "none" && role != "read",
 		"pull": role != "none",
 	}
+	if custom := s.customRoles[strings.ToLower(rp.fullName())][strings.ToLower(a.login)]; custom != "" {
+		role = custom
+	}
 	u["role_name"] = role
 	writeJSON(w, http.StatusOK, obj{"permission": legacy, "role_name": role, "user": u})
 }
 
-// getTeamMembership answers 200 for a member and 404 otherwise. It needs a token of the
-// installation on the organisation.
+// getTeamMembership answers 200 with state "active" for a member, 200 with state "pending" for
+// an invited login, and 404 otherwise. It needs a token of the installation on the organisation.
 func (s *Sim) getTeamMembership(w http.ResponseWriter, r *http.Request) {
 	inst, ok := s.requireInstallation(w, r)
 	if !ok {
 		return
 	}
 	org, slug, user := r.PathValue("org"), r.PathValue("slug"), r.PathValue("user")
-	members := s.teams[strings.ToLower(org+"/"+slug)]
-	if !strings.EqualFold(inst.account.login, org) || !members[strings.ToLower(user)] {
+	key := strings.ToLower(org + "/" + slug)
+	state := "active"
+	if !s.teams[key][strings.ToLower(user)] {
+		state = "pending"
+	}
+	if !strings.EqualFold(inst.account.login, org) || (state == "pending" && !s.teamInvites[key][strings.ToLower(user)]) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	writeJSON(w, http.StatusOK, obj{
 		"url":   fmt.Sprintf("%s/organizations/%d/team/%s/memberships/%s", s.api(), inst.account.id, slug, user),
 		"role":  "member",
-		"state": "active",
+		"state": state,
 	})
 }

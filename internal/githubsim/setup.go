@@ -135,6 +135,25 @@ func (s *Sim) SetCollaborator(repoName, login, permission string) {
 	} else {
 		s.collaborators[key][strings.ToLower(login)] = permission
 	}
+	delete(s.customRoles[key], strings.ToLower(login))
+	s.notify()
+}
+
+// SetCustomRole gives login an organisation's custom repository role named roleName on repo,
+// inheriting base (read, triage, write or maintain). The permission endpoint then answers
+// role_name roleName and the legacy permission of base, as GitHub does. An unknown base panics.
+func (s *Sim) SetCustomRole(repoName, login, roleName, base string) {
+	if !slices.Contains([]string{"read", "triage", "write", "maintain"}, base) {
+		panic(fmt.Sprintf("githubsim: SetCustomRole: unknown base role %q (want read, triage, write or maintain)", base))
+	}
+	s.SetCollaborator(repoName, login, base)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(repoName)
+	if s.customRoles[key] == nil {
+		s.customRoles[key] = map[string]string{}
+	}
+	s.customRoles[key][strings.ToLower(login)] = roleName
 	s.notify()
 }
 
@@ -149,6 +168,24 @@ func (s *Sim) AddTeamMember(org, teamSlug, login string) {
 		s.teams[key] = map[string]bool{}
 	}
 	s.teams[key][strings.ToLower(login)] = true
+	delete(s.teamInvites[key], strings.ToLower(login))
+	s.notify()
+}
+
+// InviteTeamMember invites login to org's team teamSlug: until AddTeamMember accepts it, the
+// membership endpoint answers 200 with "state": "pending", and login is no organisation member.
+func (s *Sim) InviteTeamMember(org, teamSlug, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountFor(login)
+	key := strings.ToLower(org + "/" + teamSlug)
+	if s.teams[key][strings.ToLower(login)] {
+		return // a member already
+	}
+	if s.teamInvites[key] == nil {
+		s.teamInvites[key] = map[string]bool{}
+	}
+	s.teamInvites[key][strings.ToLower(login)] = true
 	s.notify()
 }
 

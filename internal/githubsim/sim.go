@@ -51,6 +51,10 @@ type Sim struct {
 	deliveries    []*Delivery
 	faults        []*activeFault
 	collaborators map[string]map[string]string
+	// teamInvites are pending team memberships (invited, not accepted), like teams.
+	teamInvites map[string]map[string]bool
+	// customRoles are the custom role names of collaborators whose base role is in collaborators.
+	customRoles map[string]map[string]string
 }
 
 // New starts a simulator with a fresh RSA app key. Close it when done.
@@ -94,6 +98,8 @@ func New(opts Options) (*Sim, error) {
 		archives:      map[string]archiveLink{},
 		teams:         map[string]map[string]bool{},
 		collaborators: map[string]map[string]string{},
+		teamInvites:   map[string]map[string]bool{},
+		customRoles:   map[string]map[string]string{},
 	}
 	s.srv = httptest.NewServer(s.handler())
 	return s, nil

@@ -8,15 +8,17 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// CleanupArgs is the periodic job that removes deliveries older than the retention period.
+// CleanupArgs is the periodic job that removes deliveries older than the retention period and
+// operation logs older than the log retention.
 type CleanupArgs struct{}
 
 // Kind implements river.JobArgs.
 func (CleanupArgs) Kind() string { return "cleanup" }
 
-// DeliveryCleaner deletes old deliveries.
+// DeliveryCleaner deletes old deliveries and operation logs.
 type DeliveryCleaner interface {
 	DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error)
+	DeleteLogsBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // CleanupWorker works CleanupArgs.
@@ -26,6 +28,8 @@ type CleanupWorker struct {
 	Store DeliveryCleaner
 	// Retention is how long deliveries are kept; it must exceed GitHub's redelivery window (3 days).
 	Retention time.Duration
+	// LogRetention is how long operation logs are kept. Default 0: they are not deleted.
+	LogRetention time.Duration
 	// Now is the clock.
 	Now func() time.Time
 }
@@ -36,7 +40,16 @@ func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	if err != nil {
 		return err
 	}
-	Logger(ctx, slog.New(slog.DiscardHandler)).Info("deleted old deliveries", "count", n)
+	log := Logger(ctx, slog.New(slog.DiscardHandler))
+	log.Info("deleted old deliveries", "count", n)
+	if w.LogRetention <= 0 {
+		return nil
+	}
+	n, err = w.Store.DeleteLogsBefore(ctx, w.Now().Add(-w.LogRetention))
+	if err != nil {
+		return err
+	}
+	log.Info("deleted old operation logs", "count", n)
 	return nil
 }
 

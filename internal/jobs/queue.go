@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,17 @@ type Config struct {
 	Middleware []rivertype.Middleware
 	// ID names this replica in River's tables. Default: River picks one.
 	ID string
+	// JobTimeout bounds a job that does not set its own Timeout. Jobs that run Pulumi set none
+	// (an operation has its own timeout); the rest talk to GitHub and the store. Default 15m.
+	JobTimeout time.Duration
+	// Resume are the sweeps that hand work nobody is doing (a crashed replica's, a retry whose pause
+	// is over, a change no job was queued for) to new jobs. Every replica runs them at start and every
+	// ResumeInterval; they read the store only. Optional.
+	Resume []func(ctx context.Context, now time.Time) error
+	// ResumeInterval is how often Resume runs. Default 10s.
+	ResumeInterval time.Duration
+	// Now is the clock given to Resume. Default time.Now.
+	Now func() time.Time
 }
 
 // worker is the part of a River client the queue drives; its transaction type differs
@@ -82,6 +94,10 @@ type Queue struct {
 	worker  worker
 	logger  *slog.Logger
 	running atomic.Bool
+	cfg     Config
+
+	stopResume func()
+	resumeDone chan struct{}
 }
 
 // New builds a queue that works the jobs registered in workers; ins inserts them.
@@ -96,6 +112,15 @@ func New(ins *Inserter, workers *river.Workers, cfg Config, logger *slog.Logger)
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = 15 * time.Minute
+	}
+	if cfg.ResumeInterval <= 0 {
+		cfg.ResumeInterval = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	rc := &river.Config{
 		ID:                          cfg.ID,
 		Logger:                      logger.With("component", "river"),
@@ -108,8 +133,9 @@ func New(ins *Inserter, workers *river.Workers, cfg Config, logger *slog.Logger)
 		DiscardedJobRetentionPeriod: cfg.Retention,
 		FetchPollInterval:           cfg.PollInterval,
 		MaxAttempts:                 25,
+		JobTimeout:                  cfg.JobTimeout,
 	}
-	q := &Queue{Inserter: ins, logger: logger}
+	q := &Queue{Inserter: ins, logger: logger, cfg: cfg}
 	var err error
 	if st.Dialect() == store.Postgres {
 		q.worker, err = river.NewClient(riverpgxv5.New(st.Pool()), rc)
@@ -129,13 +155,49 @@ func (q *Queue) Start(ctx context.Context) error {
 		return fmt.Errorf("starting job workers: %w", err)
 	}
 	q.running.Store(true)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopResume, q.resumeDone = cancel, make(chan struct{})
+	go q.resumeLoop(rctx)
 	return nil
+}
+
+// resumeLoop runs the Resume sweeps at start and every ResumeInterval until stopped.
+func (q *Queue) resumeLoop(ctx context.Context) {
+	defer close(q.resumeDone)
+	t := time.NewTicker(q.cfg.ResumeInterval)
+	defer t.Stop()
+	for {
+		for _, r := range q.cfg.Resume {
+			q.resumeOnce(ctx, r)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (q *Queue) resumeOnce(ctx context.Context, r func(context.Context, time.Time) error) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.logger.Error("a resume sweep panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	if err := r(ctx, q.cfg.Now()); err != nil && ctx.Err() == nil {
+		q.logger.Warn("a resume sweep failed; it runs again shortly", "error", err)
+	}
 }
 
 // Stop lets running jobs finish until ctx ends, then cancels them; they are retried
 // later by this or another replica. Nothing queued is lost.
 func (q *Queue) Stop(ctx context.Context) error {
 	defer q.running.Store(false)
+	if q.stopResume != nil {
+		q.stopResume()
+		<-q.resumeDone
+		q.stopResume = nil
+	}
 	err := q.worker.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)

@@ -12,9 +12,12 @@ import (
 
 // Metrics holds the collectors the bot updates.
 type Metrics struct {
-	// Deliveries counts webhook deliveries by event and outcome
-	// (queued, duplicate, ignored, own, not_allowed, bad_signature, bad_request, too_large, error).
+	// Deliveries counts signed webhook deliveries by event and outcome (queued, duplicate,
+	// ignored, own, not_allowed, bad_request, error), and unread ones the bot does not act on (ignored).
 	Deliveries *prometheus.CounterVec
+	// WebhookRefused counts webhook requests refused before or while their body was read, by
+	// reason (method, unknown_event, bad_signature, no_delivery_id, too_large, busy, unreadable).
+	WebhookRefused *prometheus.CounterVec
 	// JobDuration observes how long jobs run, by kind and result (completed, failed, snoozed, cancelled).
 	JobDuration *prometheus.HistogramVec
 	// GitHubRetries counts retried GitHub API calls by reason (server_error, network, rate_limit).
@@ -28,6 +31,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "stagecoach_webhook_deliveries_total",
 			Help: "Webhook deliveries received, by event and outcome.",
 		}, []string{"event", "outcome"}),
+		WebhookRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stagecoach_webhook_refused_total",
+			Help: "Webhook requests refused before they counted as deliveries, by reason.",
+		}, []string{"reason"}),
 		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "stagecoach_job_duration_seconds",
 			Help:    "Time spent working jobs, by kind and result.",
@@ -38,7 +45,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "GitHub API calls retried, by reason.",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.Deliveries, m.JobDuration, m.GitHubRetries)
+	reg.MustRegister(m.Deliveries, m.WebhookRefused, m.JobDuration, m.GitHubRetries)
 	return m
 }
 

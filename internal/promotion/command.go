@@ -44,7 +44,7 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 	}
 	env, ok := cfg.Environment(c.Args[0])
 	if !ok {
-		return nil, nil, "", command.Usagef("`%s` is not an environment of this repository; the environments are %s.", c.Args[0], names(cfg))
+		return nil, nil, "", command.Usagef("%s is not an environment of this repository; the environments are %s.", command.Code(c.Args[0]), names(cfg))
 	}
 	if maxArgs < 2 {
 		return cfg, env, "", nil
@@ -54,10 +54,10 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 		commit, _, err := gh.Repositories.GetCommit(ctx, owner, name, c.Args[1], nil)
 		var ghErr *github.ErrorResponse
 		if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode/100 == 4 {
-			return nil, nil, "", command.Usagef("`%s` is not a commit of this repository.", c.Args[1])
+			return nil, nil, "", command.Usagef("%s is not a commit of this repository.", command.Code(c.Args[1]))
 		}
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("resolving commit %s: %w", c.Args[1], err)
+			return nil, nil, "", fmt.Errorf("resolving commit %q: %w", clip(c.Args[1], 80), err)
 		}
 		return cfg, env, commit.GetSHA(), nil
 	}
@@ -71,8 +71,19 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 	return cfg, env, pr.GetMergeCommitSHA(), nil
 }
 
-func (s *Service) reply(ctx context.Context, c command.Command, body string) error {
-	return s.comment(ctx, s.o.GitHub.Installation(c.InstallationID), c.Repo, c.PR, body)
+// commandPromotionID is the id of the promotion a comment asks for: one comment, one promotion,
+// however often its job runs.
+func commandPromotionID(c command.Command) string {
+	return "comment:" + strconv.FormatInt(c.CommentID, 10)
+}
+
+// requested returns the promotion an earlier attempt of c recorded; ok is false when none did.
+func (s *Service) requested(ctx context.Context, c command.Command) (p store.Promotion, ok bool, err error) {
+	p, err = s.o.Records.PromotionByID(ctx, commandPromotionID(c))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Promotion{}, false, nil
+	}
+	return p, err == nil, err
 }
 
 // promote handles /promote <env> [sha]: every gate is checked before anything changes.
@@ -86,7 +97,21 @@ func (s *Service) promote(ctx context.Context, c command.Command) error {
 }
 
 // gatedRequest checks every gate for a command and queues the promotion when all pass.
+//
+// The promotion record is keyed by the comment, so a retried job never records a second one.
+// When an earlier attempt recorded it (and then failed, e.g. creating the GitHub deployment or
+// answering), the gates are not asked again — their answer could have changed since (a freeze
+// window opened) — and the attempt finishes what the first began.
 func (s *Service) gatedRequest(ctx context.Context, gh *github.Client, c command.Command, cfg *repoconfig.Config, env *repoconfig.Environment, sha string, rollback bool) error {
+	if prev, ok, err := s.requested(ctx, c); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		if err := s.request(ctx, cfg, prev); err != nil {
+			return err
+		}
+		return c.Reply(ctx, passed(c, env.Name, prev.SHA, prev.Rollback))
+	}
 	ppl := newPeople(gh, c.Repo, cfg)
 	requester, err := ppl.get(ctx, c.Author)
 	if err != nil {
@@ -102,20 +127,29 @@ func (s *Service) gatedRequest(ctx context.Context, gh *github.Client, c command
 	}
 	f := Facts{Config: cfg, Env: env.Name, SHA: sha, Requester: requester, Succeeded: succeeded, Approvals: approvals,
 		Now: s.o.Now(), Rollback: rollback}
-	what := "promote " + short(sha) + " to `" + env.Name + "`"
-	if rollback {
-		what = "roll `" + env.Name + "` back to " + short(sha)
-	}
 	if refusals := Check(f); len(refusals) > 0 {
-		return s.reply(ctx, c, fmt.Sprintf("@%s, I cannot %s yet:\n\n%s", c.Author, what, Explain(refusals)))
+		return c.Reply(ctx, fmt.Sprintf("@%s, I cannot %s yet:\n\n%s", c.Author, intent(env.Name, sha, rollback), Explain(refusals)))
 	}
 	approvers, _ := ApprovalGate(env.Name, env.Approvals, c.Author, sha, approvals)
-	if err := s.request(ctx, cfg, store.Promotion{ID: "comment:" + strconv.FormatInt(c.CommentID, 10), Repo: c.Repo,
+	if err := s.request(ctx, cfg, store.Promotion{ID: commandPromotionID(c), Repo: c.Repo,
 		InstallationID: c.InstallationID, Environment: env.Name, SHA: sha, Trigger: TriggerComment, Requester: c.Author,
 		Approvers: approvers, PR: c.PR, Rollback: rollback}); err != nil {
 		return err
 	}
-	return s.reply(ctx, c, fmt.Sprintf("@%s, every gate passed: I will %s; the preview follows.", c.Author, what))
+	return c.Reply(ctx, passed(c, env.Name, sha, rollback))
+}
+
+// intent says what a command asks for: "promote abc1234 to `prod`" or "roll `prod` back to abc1234".
+func intent(env, sha string, rollback bool) string {
+	if rollback {
+		return "roll `" + env + "` back to " + short(sha)
+	}
+	return "promote " + short(sha) + " to `" + env + "`"
+}
+
+// passed is the answer to a command whose promotion every gate let through.
+func passed(c command.Command, env, sha string, rollback bool) string {
+	return fmt.Sprintf("@%s, every gate passed: I will %s; the preview follows.", c.Author, intent(env, sha, rollback))
 }
 
 // approve handles /approve <env> [sha].
@@ -130,8 +164,9 @@ func (s *Service) approve(ctx context.Context, c command.Command) error {
 		return err
 	}
 	if ok, why := Qualifies(env.Approvals.Approvers, who); !ok {
-		return s.reply(ctx, c, fmt.Sprintf("@%s, your approval does not count for `%s`: %s.", c.Author, env.Name, why))
+		return c.Reply(ctx, fmt.Sprintf("@%s, your approval does not count for `%s`: %s.", c.Author, env.Name, why))
 	}
+	// An approval is keyed by approver and commit, so a retried job records no second one.
 	if err := s.o.Records.AddApproval(ctx, c.Repo, env.Name, sha, c.Author); err != nil {
 		return err
 	}
@@ -143,7 +178,7 @@ func (s *Service) approve(ctx context.Context, c command.Command) error {
 	for _, r := range recs {
 		by = append(by, "@"+r.Approver)
 	}
-	return s.reply(ctx, c, fmt.Sprintf("@%s approved promoting %s to `%s`; %d approval(s) required, approved so far by %s. An approval binds to this commit only and never counts for a promotion its approver requests.",
+	return c.Reply(ctx, fmt.Sprintf("@%s approved promoting %s to `%s`; %d approval(s) required, approved so far by %s. An approval binds to this commit only and never counts for a promotion its approver requests.",
 		c.Author, short(sha), env.Name, env.Approvals.Required, strings.Join(by, ", ")))
 }
 
@@ -155,19 +190,26 @@ func (s *Service) rollback(ctx context.Context, c command.Command) error {
 	if err != nil {
 		return err
 	}
+	if prev, ok, err := s.requested(ctx, c); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		// An earlier attempt chose the commit and recorded the rollback; keep its choice.
+		return s.gatedRequest(ctx, gh, c, cfg, env, prev.SHA, true)
+	}
 	done, err := s.o.Records.SucceededPromotions(ctx, c.Repo, strings.ToLower(env.Name), 100)
 	if err != nil {
 		return err
 	}
 	if len(done) == 0 {
-		return s.reply(ctx, c, fmt.Sprintf("@%s, nothing was ever deployed to `%s`, so there is nothing to roll back.", c.Author, env.Name))
+		return c.Reply(ctx, fmt.Sprintf("@%s, nothing was ever deployed to `%s`, so there is nothing to roll back.", c.Author, env.Name))
 	}
 	for _, p := range done[1:] {
 		if p.SHA != done[0].SHA {
 			return s.gatedRequest(ctx, gh, c, cfg, env, p.SHA, true)
 		}
 	}
-	return s.reply(ctx, c, fmt.Sprintf("@%s, `%s` has run only %s, so there is no earlier commit to roll back to.", c.Author, env.Name, short(done[0].SHA)))
+	return c.Reply(ctx, fmt.Sprintf("@%s, `%s` has run only %s, so there is no earlier commit to roll back to.", c.Author, env.Name, short(done[0].SHA)))
 }
 
 // history handles /history <env>.
@@ -180,7 +222,7 @@ func (s *Service) history(ctx context.Context, c command.Command) error {
 	if err != nil {
 		return err
 	}
-	return s.reply(ctx, c, History(env.Name, ps, s.logURL))
+	return c.Reply(ctx, History(env.Name, ps, s.logURL))
 }
 
 // History renders an environment's recent promotions as a markdown table.

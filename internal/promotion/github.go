@@ -108,7 +108,11 @@ func newPeople(gh *github.Client, repo string, cfg *repoconfig.Config) *people {
 	return &people{gh: gh, repo: repo, teams: teams, seen: map[string]Person{}}
 }
 
-// get returns login's permission and configured teams.
+// get returns login's permission and configured teams. The permission is command.Permission's
+// (role_name, custom roles counted as their base role). A team counts only when GitHub reports
+// the membership "active": a "pending" one is an invitation not yet accepted, and 404 means no
+// membership (or a team the App cannot see); any other failure is an error, never "not a member"
+// nor "member".
 func (p *people) get(ctx context.Context, login string) (Person, error) {
 	if got, ok := p.seen[strings.ToLower(login)]; ok {
 		return got, nil
@@ -120,11 +124,12 @@ func (p *people) get(ctx context.Context, login string) (Person, error) {
 	out := Person{Login: login, Permission: perm}
 	for _, t := range p.teams {
 		org, slug, _ := strings.Cut(t, "/")
-		_, _, err := p.gh.Teams.GetTeamMembershipBySlug(ctx, org, slug, login)
+		m, _, err := p.gh.Teams.GetTeamMembershipBySlug(ctx, org, slug, login)
 		var ghErr *github.ErrorResponse
 		switch {
-		case err == nil:
+		case err == nil && m.GetState() == "active":
 			out.Teams = append(out.Teams, t)
+		case err == nil: // "pending": invited, not a member yet
 		case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
 		default:
 			return Person{}, fmt.Errorf("checking whether %s is in team %s: %w", login, t, err)

@@ -12,7 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
-	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -72,8 +72,10 @@ type Configs interface {
 // Options are what a Service is built from.
 type Options struct {
 	Records Records
-	Jobs    Inserter
-	GitHub  Installations
+	// Leases keep one job on an environment's queue at a time, across replicas.
+	Leases lease.Table
+	Jobs   Inserter
+	GitHub Installations
 	// Engine runs the deploys; nil when the bot has no Pulumi CLI (promotions then fail with
 	// an error saying so).
 	Engine  Engine
@@ -90,7 +92,8 @@ type Options struct {
 
 // Service carries out promotions.
 type Service struct {
-	o Options
+	o     Options
+	kicks lease.Kicks
 }
 
 // New returns a Service.
@@ -118,10 +121,10 @@ type EnvironmentArgs struct {
 // Kind implements river.JobArgs.
 func (EnvironmentArgs) Kind() string { return "promotion_environment" }
 
-// InsertOpts makes the job unique per environment while it waits or runs.
-func (EnvironmentArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: jobs.UniqueWhileActive()}
-}
+// InsertOpts: the job is not unique — one that finds the environment's lease taken ends at once
+// and the holder looks at the queue again before it lets go. Failures are retried by Resume after
+// a growing pause, not by the queue.
+func (EnvironmentArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
 
 // SweepArgs is the periodic job that gives every environment with queued promotions a job, so
 // a promotion queued just as its environment's job finished is not left waiting.
@@ -174,18 +177,36 @@ func (s *Service) request(ctx context.Context, cfg *repoconfig.Config, p store.P
 	return s.enqueue(ctx, rec.Repo, rec.Environment, rec.InstallationID)
 }
 
-// Sweep gives every environment with queued promotions a job.
-func (s *Service) Sweep(ctx context.Context) error {
+// Sweep gives every environment with queued promotions a job (the periodic job of earlier
+// releases; Resume does it now).
+func (s *Service) Sweep(ctx context.Context) error { return s.Resume(ctx, s.o.Now()) }
+
+// Resume gives a job to every environment whose queue has promotions (queued, or running when a
+// replica crashed) and that nobody works on: after a crash, a retry pause, or a lost job.
+func (s *Service) Resume(ctx context.Context, now time.Time) error {
 	envs, err := s.o.Records.QueuedEnvironments(ctx)
 	if err != nil {
 		return err
 	}
 	for _, e := range envs {
+		key := environmentLeaseKey(e.Repo, e.Environment)
+		free, err := lease.Free(ctx, s.o.Leases, key)
+		if err != nil {
+			return err
+		}
+		if !free || !s.kicks.Due(key, now) {
+			continue
+		}
 		if err := s.enqueue(ctx, e.Repo, e.Environment, e.InstallationID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// environmentLeaseKey names the lease of one environment's promotion queue.
+func environmentLeaseKey(repo, env string) string {
+	return "promotion:" + repo + "/" + strings.ToLower(env)
 }
 
 // SweepWorker works SweepArgs.

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -24,10 +26,27 @@ type EnvironmentWorker struct {
 	Service *Service
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker: it works the environment's queue while holding its lease and looks
+// at the queue again after letting go. A job that finds the lease taken ends at once.
 func (w *EnvironmentWorker) Work(ctx context.Context, job *river.Job[EnvironmentArgs]) error {
-	return w.Service.work(ctx, job.Args)
+	s, a := w.Service, job.Args
+	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "environment", a.Environment)
+	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: environmentLeaseKey(a.Repo, a.Environment), Logger: log,
+		Pending: func(ctx context.Context) (bool, error) {
+			queued, err := s.o.Records.QueuedPromotions(ctx, a.Repo, a.Environment)
+			return len(queued) > 0, err
+		},
+		Work: func(ctx context.Context) error { return s.work(ctx, a) },
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Warn("working the promotion queue failed; it is retried after a pause", "error", err)
+		return nil
+	}
+	return err
 }
+
+// Timeout implements river.Worker: a promotion runs as long as its operation's own timeout allows.
+func (w *EnvironmentWorker) Timeout(*river.Job[EnvironmentArgs]) time.Duration { return -1 }
 
 func (s *Service) work(ctx context.Context, a EnvironmentArgs) error {
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "environment", a.Environment)
@@ -252,13 +271,16 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 		}
 		return prev, fmt.Errorf("preview failed: %w", err)
 	}
+	posted := p.Preview != "" // taken up again after a crash: the preview was posted already
 	p.Preview = render.Summary(prev)
 	if err := s.o.Records.UpdatePromotion(ctx, *p); err != nil {
 		return prev, err
 	}
-	if err := s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(prev, render.Options{
-		Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, short(p.SHA)), LogURL: s.logURL(prev.LogID)})); err != nil {
-		return prev, err
+	if !posted {
+		if err := s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(prev, render.Options{
+			Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, short(p.SHA)), LogURL: s.logURL(prev.LogID)})); err != nil {
+			return prev, err
+		}
 	}
 	res, err := s.o.Engine.Up(ctx, req)
 	if err != nil {

@@ -366,6 +366,8 @@ func (d *decoder) repoPath(n *yaml.Node, at string) (string, bool) {
 		d.fail(n, at, "invalid path %q: must be relative to the repository root, not absolute", s)
 	case slices.Contains(strings.Split(s, "/"), ".."):
 		d.fail(n, at, "invalid path %q: must stay inside the repository (no \"..\")", s)
+	case slices.ContainsFunc(strings.Split(s, "/"), func(seg string) bool { return strings.HasPrefix(seg, "-") }):
+		d.fail(n, at, "invalid path %q: no part of it may start with '-'", s)
 	default:
 		return path.Clean(s), true
 	}
@@ -374,10 +376,10 @@ func (d *decoder) repoPath(n *yaml.Node, at string) (string, bool) {
 
 var (
 	envNamePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
-	stackPattern    = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+){0,2}$`)
+	stackPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*){0,2}$`)
 	userPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$`)
 	teamPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	configKeyFormat = regexp.MustCompile(`^[^\s:]+(:[^\s:]+)?$`)
+	configKeyFormat = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 )
 
 // maxLabelLength is GitHub's limit on label names.
@@ -398,8 +400,34 @@ func checkTeam(s string) string {
 }
 
 func checkStack(s string) string {
-	if len(s) > 100 || !stackPattern.MatchString(s) {
+	switch {
+	case strings.HasPrefix(s, "-") || strings.Contains(s, "/-"):
+		return fmt.Sprintf("invalid stack name %q: it must not start with '-', which the Pulumi CLI would read as a flag", s)
+	case len(s) > 100:
+		return fmt.Sprintf("invalid stack name %q: Pulumi allows at most 100 characters", s)
+	case !stackPattern.MatchString(s):
 		return fmt.Sprintf("invalid stack name %q: use letters, digits, '.', '_' and '-', optionally as org/project/stack", s)
+	}
+	return ""
+}
+
+// providerNamespaces are config namespaces of Pulumi itself and of well-known providers: a schedule
+// setting one of their keys would change how the provider deploys, not ask the program to sleep.
+var providerNamespaces = []string{"aws", "azure", "azure-native", "gcp", "google-native", "kubernetes", "pulumi"}
+
+// checkConfigKey checks a schedule's config_key: namespace:name, not a flag, not one of the bot's own
+// keys (only the default stagecoach:sleeping is allowed) and not a provider's.
+func checkConfigKey(s string) string {
+	ns, _, _ := strings.Cut(s, ":")
+	switch {
+	case strings.HasPrefix(s, "-"):
+		return fmt.Sprintf("invalid config key %q: it must not start with '-', which the Pulumi CLI would read as a flag", s)
+	case !configKeyFormat.MatchString(s):
+		return fmt.Sprintf("invalid config key %q: write namespace:name without spaces", s)
+	case strings.EqualFold(ns, "stagecoach") && s != DefaultConfigKey:
+		return fmt.Sprintf("config key %q is in the bot's own stagecoach: namespace; use %s or a key of your project's namespace", s, DefaultConfigKey)
+	case slices.ContainsFunc(providerNamespaces, func(p string) bool { return strings.EqualFold(p, ns) }):
+		return fmt.Sprintf("config key %q belongs to the %s provider; use a key of your project's namespace, such as myproject:sleeping", s, ns)
 	}
 	return ""
 }

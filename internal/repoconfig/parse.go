@@ -403,8 +403,8 @@ func (d *decoder) schedules(n *yaml.Node, at string) []Schedule {
 			{"wake", func(v *yaml.Node, p string) { s.Wake, _ = d.cron(v, p) }},
 			{"config_key", func(v *yaml.Node, p string) {
 				if x, ok := d.str(v, p); ok {
-					if !configKeyFormat.MatchString(x) {
-						d.fail(v, p, "invalid config key %q: write namespace:name without spaces", x)
+					if msg := checkConfigKey(x); msg != "" {
+						d.fail(v, p, "%s", msg)
 					}
 					s.ConfigKey = x
 				}

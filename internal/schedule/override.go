@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
-
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -46,48 +44,50 @@ func (s *Scheduler) override(ctx context.Context, c command.Command, state State
 	case len(rest) == 0:
 	case len(rest) == 2 && rest[0] == "for":
 		if d, err = repoconfig.ParseDuration(rest[1]); err != nil || d <= 0 {
-			return command.Usagef("%q is not a duration such as 2h, 90m or 1d.", rest[1])
+			return command.Usagef("%s is not a duration such as 2h, 90m or 1d.", command.Code(rest[1]))
 		}
 		if d > maxOverride {
 			return command.Usagef("an override lasts at most %s.", repoconfig.FormatDuration(maxOverride))
 		}
 	default:
-		return command.Usagef("I did not understand %q.", strings.Join(rest, " "))
+		return command.Usagef("I did not understand %s.", command.Code(strings.Join(rest, " ")))
 	}
 	key, plan, err := s.overrideTarget(cfg, env, c.PR)
 	if err != nil {
 		return err
 	}
-	now := s.o.Now()
-	if d == 0 {
-		d = defaultWake
-		if state == Asleep {
-			// Sleep until the schedule would wake it anyway; half a day when it never would.
-			d = 12 * time.Hour
-			if next, ok := plan.Wake.Next(now); ok && next.Sub(now) <= maxOverride {
-				d = next.Sub(now)
+	// The override and its confirmation are decided and recorded once per comment: a retry (the
+	// confirmation failed to post) neither sets the override again nor moves its end.
+	body, err := c.Once(ctx, "override", func(ctx context.Context) (string, error) {
+		now := s.o.Now()
+		if d == 0 {
+			d = defaultWake
+			if state == Asleep {
+				// Sleep until the schedule would wake it anyway; half a day when it never would.
+				d = 12 * time.Hour
+				if next, ok := plan.Wake.Next(now); ok && next.Sub(now) <= maxOverride {
+					d = next.Sub(now)
+				}
 			}
 		}
-	}
-	o := store.SleepOverride{Repo: c.Repo, Environment: key, State: string(state), Until: now.Add(d), SetBy: c.Author, SetAt: now}
-	if err := s.o.Store.SetSleepOverride(ctx, o); err != nil {
+		o := store.SleepOverride{Repo: c.Repo, Environment: key, State: string(state), Until: now.Add(d), SetBy: c.Author, SetAt: now}
+		if err := s.o.Store.SetSleepOverride(ctx, o); err != nil {
+			return "", err
+		}
+		verb := "wakes"
+		if state == Asleep {
+			verb = "goes to sleep"
+		}
+		return fmt.Sprintf("`%s` %s now and stays %s until %s (set by @%s); then its schedule takes over.",
+			key, verb, state, o.Until.In(plan.Sleep.Location()).Format("Mon 2 Jan 15:04 MST"), c.Author), nil
+	})
+	if err != nil {
 		return err
 	}
 	if _, err := s.o.Jobs.Insert(ctx, TickArgs{Repo: c.Repo}, nil); err != nil {
-		return err
+		return fmt.Errorf("queueing the schedule tick of %s: %w", c.Repo, err)
 	}
-	verb := "wakes"
-	if state == Asleep {
-		verb = "goes to sleep"
-	}
-	body := fmt.Sprintf("`%s` %s now and stays %s until %s (set by @%s); then its schedule takes over.",
-		key, verb, state, o.Until.In(plan.Sleep.Location()).Format("Mon 2 Jan 15:04 MST"), c.Author)
-	owner, name := splitRepo(c.Repo)
-	if _, _, err := s.o.GitHub.Installation(c.InstallationID).Issues.CreateComment(ctx, owner, name, c.PR,
-		&github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("confirming the override on %s#%d: %w", c.Repo, c.PR, err)
-	}
-	return nil
+	return c.Reply(ctx, body)
 }
 
 // overrideTarget resolves the environment a command names to its override key and plan.
@@ -115,5 +115,5 @@ func (s *Scheduler) overrideTarget(cfg *repoconfig.Config, env string, pr int) (
 	if len(known) == 0 {
 		return "", Plan{}, command.Usagef("no environment of this repository has a sleep schedule.")
 	}
-	return "", Plan{}, command.Usagef("`%s` has no sleep schedule; these do: %s (`pr` is this pull request's environment).", env, strings.Join(known, ", "))
+	return "", Plan{}, command.Usagef("%s has no sleep schedule; these do: %s (`pr` is this pull request's environment).", command.Code(env), strings.Join(known, ", "))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -29,6 +30,8 @@ type Store interface {
 	SetSleepState(ctx context.Context, st store.SleepState) error
 	StackConfig(ctx context.Context, repo, stack string) (map[string]string, error)
 	SetStackConfig(ctx context.Context, repo, stack string, values map[string]string) error
+	// The leases keep one transition of a stack at a time, across replicas.
+	lease.Table
 }
 
 // Engine runs the updates that put stacks to sleep and wake them; *engine.Runner satisfies it.

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -22,10 +23,9 @@ type TickArgs struct {
 // Kind implements river.JobArgs.
 func (TickArgs) Kind() string { return "schedule_tick" }
 
-// InsertOpts keeps one tick per scope waiting at a time.
-func (TickArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: jobs.UniqueWhileActive()}
-}
+// InsertOpts: a tick changes nothing itself and is cheap to repeat, so it is not unique (a unique
+// tick left "running" by a crashed replica would block every later one).
+func (TickArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
 
 type tickWorker struct {
 	river.WorkerDefaults[TickArgs]
@@ -82,6 +82,13 @@ func (s *Scheduler) reconcile(ctx context.Context, r store.Repository) error {
 		d := s.desired(t, overrides)
 		s.metrics.observe(r.Repo, t, applied)
 		if d.State == applied {
+			continue
+		}
+		// A transition of this stack is running, or pausing after a failure: it is not queued twice.
+		if free, err := lease.Free(ctx, s.o.Store, transitionLeaseKey(r.Repo, t.stack)); err != nil || !free {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		if _, err := s.o.Jobs.Insert(ctx, TransitionArgs{InstallationID: r.InstallationID, Repo: r.Repo,

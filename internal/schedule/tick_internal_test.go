@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -18,6 +19,7 @@ type memStore struct {
 	mu        sync.Mutex
 	overrides map[string]store.SleepOverride
 	states    map[string]store.SleepState
+	lease.Memory
 }
 
 func (m *memStore) Repositories(context.Context) ([]store.Repository, error) {

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
-	"gopkg.in/yaml.v3"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -32,11 +32,14 @@ type TransitionArgs struct {
 // Kind implements river.JobArgs.
 func (TransitionArgs) Kind() string { return "schedule_transition" }
 
-// InsertOpts makes a transition unique while it waits, so ticks on several replicas or in quick
-// succession apply it once. Reason is left out of the uniqueness key.
-func (TransitionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: jobs.UniqueWhileActive()}
-}
+// InsertOpts: transitions are not unique in the queue. A stack's lease keeps one at a time across
+// replicas, and each re-checks the desired and the applied state under it, so ticks on several
+// replicas or in quick succession apply a transition once. Failures pause the stack's lease and
+// the next tick after the pause queues the transition again.
+func (TransitionArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
+
+// transitionLeaseKey names the lease of one stack's sleep transitions.
+func transitionLeaseKey(repo, stack string) string { return "schedule:" + repo + "/" + stack }
 
 type transitionWorker struct {
 	river.WorkerDefaults[TransitionArgs]
@@ -47,8 +50,24 @@ type transitionWorker struct {
 // the sleep key and runs an update through the engine, which waits for any operation in flight
 // on the stack.
 func (w *transitionWorker) Work(ctx context.Context, job *river.Job[TransitionArgs]) error {
-	s, a := w.s, job.Args
-	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "stack", a.Stack, "environment", a.Environment, "state", a.State)
+	a := job.Args
+	log := jobs.Logger(ctx, w.s.o.Logger).With("repo", a.Repo, "stack", a.Stack, "environment", a.Environment, "state", a.State)
+	err := lease.Converge(ctx, w.s.o.Store, lease.Subject{Key: transitionLeaseKey(a.Repo, a.Stack), Logger: log,
+		Pending: func(context.Context) (bool, error) { return false, nil }, // the next tick looks again
+		Work:    func(ctx context.Context) error { return w.transition(ctx, a, log) },
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Warn("a sleep transition failed; the next tick after a pause tries again", "error", err)
+		return nil
+	}
+	return err
+}
+
+// Timeout implements river.Worker: the update runs as long as its operation's own timeout allows.
+func (w *transitionWorker) Timeout(*river.Job[TransitionArgs]) time.Duration { return -1 }
+
+func (w *transitionWorker) transition(ctx context.Context, a TransitionArgs, log *slog.Logger) error {
+	s := w.s
 	loaded, ok, err := s.loadConfig(ctx, a.InstallationID, a.Repo)
 	if err != nil || !ok {
 		return err
@@ -135,7 +154,7 @@ func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, load
 	if err != nil {
 		return err
 	}
-	project, err := projectName(head)
+	project, err := engine.ProjectName(head)
 	if err != nil {
 		return err
 	}
@@ -177,19 +196,4 @@ func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, load
 	_, err = s.o.Engine.Up(ctx, engine.Request{Program: engine.LocalProgram(dir), Stack: a.Stack, Config: values,
 		Message: fmt.Sprintf("stagecoach: scheduled %s (%s)", verb, a.Reason)})
 	return err
-}
-
-// projectName reads the project name from dir/Pulumi.yaml.
-func projectName(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
-	if err != nil {
-		return "", fmt.Errorf("reading the Pulumi project: %w", err)
-	}
-	var p struct {
-		Name string `yaml:"name"`
-	}
-	if err := yaml.Unmarshal(b, &p); err != nil || p.Name == "" {
-		return "", fmt.Errorf("reading the project name from %s: no name", filepath.Join(dir, "Pulumi.yaml"))
-	}
-	return p.Name, nil
 }

@@ -50,6 +50,12 @@ func ephemeralMigrations() []migration {
 			// Two PRs claiming a slot at once on Postgres must not both get it.
 			`CREATE UNIQUE INDEX stagecoach_pr_env_slot ON stagecoach_pr_env (repo, slot) WHERE slot >= 0`,
 		}},
+		{version: 101, name: "pull request environments: when the head was seen", sql: []string{
+			`ALTER TABLE stagecoach_pr_env ADD COLUMN head_at BIGINT NOT NULL DEFAULT 0`,
+			`ALTER TABLE stagecoach_pr_env ADD COLUMN check_run_id BIGINT NOT NULL DEFAULT 0`,
+			`ALTER TABLE stagecoach_pr_env ADD COLUMN check_sha TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE stagecoach_pr_env ADD COLUMN deployment_sha TEXT NOT NULL DEFAULT ''`,
+		}},
 	}
 }
 
@@ -93,6 +99,14 @@ type PREnvironment struct {
 	// HeadSHA/HeadSeq are the PR's latest head and its push order.
 	HeadSHA string
 	HeadSeq int64
+	// HeadAt is when the bot first saw HeadSHA (set by UpdatePREnvironment when the head changes):
+	// a fork approval binds to the head seen before the approving comment was written.
+	HeadAt time.Time
+	// CheckRunID is the check run of CheckSHA, and DeploymentSHA the commit of DeploymentID: a deploy
+	// taken up again after a crash finishes them instead of leaving them in progress beside new ones.
+	CheckRunID    int64
+	CheckSHA      string
+	DeploymentSHA string
 	// DesiredSHA/DesiredSeq are what should be deployed.
 	DesiredSHA string
 	DesiredSeq int64
@@ -122,7 +136,8 @@ func (e PREnvironment) Active() bool { return e.Slot >= 0 }
 
 const prEnvColumns = `repo, pr, installation_id, stack, project, slot, status, want, fork, keep, paused, head_sha, head_seq,
 	desired_sha, desired_seq, deployed_sha, deployed_seq, failed_seq, approved_sha, preview_wanted, comment_id,
-	deployment_id, env_url, summary, expires_at, warned, first_deployed_at, queued_at, last_error, updated_at`
+	deployment_id, env_url, summary, expires_at, warned, first_deployed_at, queued_at, last_error, updated_at, head_at,
+	check_run_id, check_sha, deployment_sha`
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -143,11 +158,12 @@ type rowScanner interface{ Scan(dest ...any) error }
 func scanPREnv(r rowScanner) (PREnvironment, error) {
 	var e PREnvironment
 	var pr, slot int64
-	var exp, first, queued, updated int64
+	var exp, first, queued, updated, headAt int64
 	err := r.Scan(&e.Repo, &pr, &e.InstallationID, &e.Stack, &e.Project, &slot, &e.Status, &e.Want, &e.Fork, &e.Keep,
 		&e.Paused, &e.HeadSHA, &e.HeadSeq, &e.DesiredSHA, &e.DesiredSeq, &e.DeployedSHA, &e.DeployedSeq, &e.FailedSeq,
 		&e.ApprovedSHA, &e.PreviewWanted, &e.CommentID, &e.DeploymentID, &e.EnvURL, &e.Summary, &exp, &e.Warned,
-		&first, &queued, &e.LastError, &updated)
+		&first, &queued, &e.LastError, &updated, &headAt, &e.CheckRunID, &e.CheckSHA, &e.DeploymentSHA)
+	e.HeadAt = fromMS(headAt)
 	e.PR, e.Slot = int(pr), int(slot)
 	e.ExpiresAt, e.FirstDeployedAt, e.QueuedAt, e.UpdatedAt = fromMS(exp), fromMS(first), fromMS(queued), fromMS(updated)
 	return e, err
@@ -189,10 +205,14 @@ func (s *Store) UpdatePREnvironment(ctx context.Context, repo string, pr int, in
 	case err != nil:
 		return e, fmt.Errorf("reading the PR environment %s#%d: %w", repo, pr, err)
 	}
+	before := e.HeadSHA
 	if err := fn(&e); err != nil {
 		return e, err
 	}
 	e.UpdatedAt = s.now()
+	if e.HeadSHA != before {
+		e.HeadAt = e.UpdatedAt
+	}
 	if err := upsertPREnv(ctx, tx, e); err != nil {
 		return e, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)
 	}
@@ -208,12 +228,13 @@ func upsertPREnv(ctx context.Context, tx *sql.Tx, e PREnvironment) error {
 		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO stagecoach_pr_env (`+prEnvColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
 		ON CONFLICT (repo, pr) DO UPDATE SET `+strings.Join(set, ", "),
 		e.Repo, e.PR, e.InstallationID, e.Stack, e.Project, e.Slot, e.Status, e.Want, e.Fork, e.Keep, e.Paused,
 		e.HeadSHA, e.HeadSeq, e.DesiredSHA, e.DesiredSeq, e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.ApprovedSHA,
 		e.PreviewWanted, e.CommentID, e.DeploymentID, e.EnvURL, e.Summary, ms(e.ExpiresAt), e.Warned,
-		ms(e.FirstDeployedAt), ms(e.QueuedAt), e.LastError, ms(e.UpdatedAt))
+		ms(e.FirstDeployedAt), ms(e.QueuedAt), e.LastError, ms(e.UpdatedAt), ms(e.HeadAt),
+		e.CheckRunID, e.CheckSHA, e.DeploymentSHA)
 	return err
 }
 
@@ -250,18 +271,26 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	if e.Slot >= 0 {
 		return e.Slot, 0, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT slot FROM stagecoach_pr_env WHERE repo = $1 AND slot >= 0`, repo)
+	// Every held slot number stays reserved (its resources may exist), but an environment whose
+	// first deploy failed does not count against max_active: ten failing PRs must not queue the
+	// eleventh.
+	rows, err := tx.QueryContext(ctx, `SELECT slot, status, deployed_seq FROM stagecoach_pr_env WHERE repo = $1 AND slot >= 0`, repo)
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
 	used := map[int]bool{}
+	active := 0
 	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
+		var v, deployed int64
+		var status string
+		if err := rows.Scan(&v, &status, &deployed); err != nil {
 			rows.Close()
 			return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 		}
 		used[int(v)] = true
+		if status != PRFailed || deployed > 0 {
+			active++
+		}
 	}
 	rows.Close()
 	now := s.millis()
@@ -272,7 +301,7 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 		e.QueuedAt = time.UnixMilli(now)
 	}
 	free := -1
-	if len(used) < maxActive {
+	if active < maxActive {
 		for i := 0; i < 256; i++ {
 			if !used[i] {
 				free = i

@@ -52,6 +52,43 @@ func TestPREnvironments(t *testing.T) {
 				}
 			})
 
+			t.Run("a failed first deploy keeps its slot number but does not count against max_active", func(t *testing.T) {
+				t.Parallel()
+				s := open(t)
+				for pr := 1; pr <= 3; pr++ {
+					want(t, s, pr)
+				}
+				for pr := 1; pr <= 2; pr++ {
+					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2); err != nil || slot < 0 {
+						t.Fatalf("claim %d: %d %v", pr, slot, err)
+					}
+					if _, err := s.UpdatePREnvironment(ctx, "o/r", pr, nil, func(e *store.PREnvironment) error {
+						e.Status, e.FailedSeq = store.PRFailed, 1
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2)
+				if err != nil || slot != 2 {
+					t.Fatalf("two failed PRs queued the third: slot %d, %v (want 2, the first number nobody reserves)", slot, err)
+				}
+			})
+
+			t.Run("the time the head was first seen is recorded", func(t *testing.T) {
+				t.Parallel()
+				s := open(t)
+				want(t, s, 1)
+				first, _ := s.PREnvironment(ctx, "o/r", 1)
+				if first.HeadAt.IsZero() {
+					t.Fatal("no head time")
+				}
+				same, _ := s.UpdatePREnvironment(ctx, "o/r", 1, nil, func(e *store.PREnvironment) error { e.Summary = "x"; return nil })
+				if !same.HeadAt.Equal(first.HeadAt) {
+					t.Fatalf("head time moved without a new head: %v → %v", first.HeadAt, same.HeadAt)
+				}
+			})
+
 			t.Run("slots are unique, limited, queued in order and reused after teardown", func(t *testing.T) {
 				t.Parallel()
 				s := open(t)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -10,7 +12,7 @@ import (
 // already held by holder (which renews it). It reports whether holder has it now. The
 // check and the write are one statement, so two replicas can never both win.
 func (s *Store) TryAcquire(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
-	now := s.now()
+	now := s.leaseNow()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO stagecoach_lease (key, holder, expires_at)
 		VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -44,7 +46,7 @@ type Lease struct {
 // Leases lists the leases that have not expired, for the status page.
 func (s *Store) Leases(ctx context.Context) ([]Lease, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT key, holder, expires_at FROM stagecoach_lease
-		WHERE expires_at > $1 ORDER BY key`, s.millis())
+		WHERE expires_at > $1 ORDER BY key`, s.leaseNow().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("listing leases: %w", err)
 	}
@@ -60,4 +62,20 @@ func (s *Store) Leases(ctx context.Context) ([]Lease, error) {
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// LeaseHolder reports who holds or last held key and whether that lease is still live; "" when
+// the lease does not exist. An expired row stays until someone takes the lease again, so its holder
+// name (a retry pause records the failures in a row there) can still be read.
+func (s *Store) LeaseHolder(ctx context.Context, key string) (string, bool, error) {
+	var holder string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT holder, expires_at FROM stagecoach_lease WHERE key = $1`, key).Scan(&holder, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading lease %s: %w", key, err)
+	}
+	return holder, at > s.leaseNow().UnixMilli(), nil
 }

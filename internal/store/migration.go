@@ -20,6 +20,7 @@ type migration struct {
 func migrations() []migration {
 	all := append(coreMigrations(), ephemeralMigrations()...)
 	all = append(all, promotionMigrations()...)
+	all = append(all, commandMigrations()...)
 	slices.SortFunc(all, func(a, b migration) int { return a.version - b.version })
 	return all
 }
@@ -52,6 +53,19 @@ func coreMigrations() []migration {
 				succeeded   BOOLEAN NOT NULL
 			)`,
 			`CREATE INDEX stagecoach_operation_log_stack ON stagecoach_operation_log (stack, started_at)`,
+		}},
+		{version: 4, name: "deliveries: completion of each processor", sql: []string{
+			`ALTER TABLE stagecoach_delivery ADD COLUMN done_at BIGINT NOT NULL DEFAULT 0`,
+			`ALTER TABLE stagecoach_delivery ADD COLUMN outcome TEXT NOT NULL DEFAULT ''`,
+			// Deliveries stored before this version were processed by the jobs of that time.
+			`UPDATE stagecoach_delivery SET done_at = received_at, outcome = 'done'`,
+			`CREATE INDEX stagecoach_delivery_open ON stagecoach_delivery (done_at, received_at)`,
+			`CREATE TABLE stagecoach_delivery_step (
+				delivery_id TEXT NOT NULL,
+				step        TEXT NOT NULL,
+				done_at     BIGINT NOT NULL,
+				PRIMARY KEY (delivery_id, step)
+			)`,
 		}},
 		{version: 2, name: "sleep schedules: overrides and applied states", sql: []string{
 			`CREATE TABLE stagecoach_sleep_override (

@@ -60,3 +60,13 @@ func newID() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
+
+// DeleteLogsBefore removes operation logs of operations that finished before t and reports how
+// many. Links to them in old comments then answer 404.
+func (s *Store) DeleteLogsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM stagecoach_operation_log WHERE finished_at < $1`, t.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("deleting old operation logs: %w", err)
+	}
+	return res.RowsAffected()
+}

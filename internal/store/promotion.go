@@ -221,11 +221,11 @@ type PromotionEnvironment struct {
 	InstallationID int64
 }
 
-// QueuedEnvironments lists the environments that have queued promotions, for a sweep that makes
-// sure each has a job.
+// QueuedEnvironments lists the environments that have queued promotions, or one left running by a
+// crashed replica, for a sweep that makes sure each has a job.
 func (s *Store) QueuedEnvironments(ctx context.Context) ([]PromotionEnvironment, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT repo, environment, MAX(installation_id) FROM stagecoach_promotion
-		WHERE status = 'queued' GROUP BY repo, environment ORDER BY repo, environment`)
+		WHERE status IN ('queued', 'running') GROUP BY repo, environment ORDER BY repo, environment`)
 	if err != nil {
 		return nil, fmt.Errorf("listing queued promotions: %w", err)
 	}

@@ -51,6 +51,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// LeaseNow is the clock of lease expiry: leases keep crashed holders from blocking work, which is
+	// a matter of real time even where business time (Now) is simulated. Default Now.
+	LeaseNow func() time.Time
 }
 
 // Store is the state database. It is safe for concurrent use.
@@ -61,6 +64,7 @@ type Store struct {
 	// sqlitePath is the database file on SQLite.
 	sqlitePath string
 	now        func() time.Time
+	leaseNow   func() time.Time
 	logger     *slog.Logger
 }
 
@@ -73,7 +77,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{now: o.Now, logger: o.Logger}
+	if o.LeaseNow == nil {
+		o.LeaseNow = o.Now
+	}
+	s := &Store{now: o.Now, leaseNow: o.LeaseNow, logger: o.Logger}
 	var err error
 	switch u := o.DatabaseURL; {
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):

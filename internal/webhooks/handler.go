@@ -3,9 +3,17 @@
 // when the bot does not act on it, and otherwise stored and enqueued as a durable
 // job in one transaction before GitHub gets its 202. No GitHub API call and no
 // Pulumi work happen on the request path.
+//
+// Refusing is cheap: the method, the event name, the signature header's shape, the
+// delivery id and Content-Length are checked before a byte of the body is read; events
+// the bot does not act on are acknowledged unread; at most Options.MaxConcurrent bodies
+// are read at once (503 with Retry-After beyond that), each within its event's size cap
+// and a read deadline. Refused requests are counted in stagecoach_webhook_refused_total
+// and logged at debug level only, so a flood does not become a flood of log lines.
 package webhooks
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -13,12 +21,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"path"
+	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/event"
@@ -26,8 +37,24 @@ import (
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
-// MaxBodyBytes is GitHub's cap on webhook payloads (25 MiB); larger bodies get 413.
+// MaxBodyBytes is GitHub's cap on webhook payloads (25 MiB), the largest body any event may
+// have; MaxEventBytes gives each event's own cap. Larger bodies get 413.
 const MaxBodyBytes = 25 << 20
+
+// Defaults for Options.
+const (
+	// DefaultSlotWait is how long a request waits for a free read slot before it gets 503.
+	DefaultSlotWait = 2 * time.Second
+	// DefaultBodyTimeout bounds reading one body; GitHub gives up on a delivery after 10 s.
+	DefaultBodyTimeout = 10 * time.Second
+	// retryAfter is the Retry-After, in seconds, of a 503 when every read slot is taken.
+	retryAfter = 5
+	// maxDeliveryID bounds X-GitHub-Delivery (GitHub sends a 36-character UUID).
+	maxDeliveryID = 128
+)
+
+// DefaultMaxConcurrent is the default number of bodies read at once: 2×GOMAXPROCS+4.
+func DefaultMaxConcurrent() int { return 2*runtime.GOMAXPROCS(0) + 4 }
 
 // Enqueuer stores a delivery and enqueues its job atomically; false means seen before.
 type Enqueuer interface {
@@ -44,16 +71,26 @@ type Options struct {
 	BotLogin string
 	// Queue receives the deliveries the bot acts on.
 	Queue Enqueuer
-	// Metrics counts deliveries by outcome; optional.
+	// Metrics counts deliveries by outcome and refused requests by reason; optional.
 	Metrics *metrics.Metrics
-	// Logger receives one line per delivery.
+	// Logger receives one line per delivery, and a debug line per refused request.
 	Logger *slog.Logger
+	// MaxConcurrent bounds how many requests read and handle their body at once; each holds
+	// up to its event's cap in memory. Default (0) DefaultMaxConcurrent().
+	MaxConcurrent int
+	// SlotWait is how long a request waits for a read slot before it is answered 503.
+	// Default (0) DefaultSlotWait; negative answers at once.
+	SlotWait time.Duration
+	// BodyTimeout bounds reading the body. Default (0) DefaultBodyTimeout.
+	BodyTimeout time.Duration
 }
 
 // Handler serves POST /webhooks/github.
 type Handler struct {
 	opts     Options
 	handlers map[string]eventHandler
+	// slots holds one token per body being read and handled.
+	slots chan struct{}
 }
 
 // decision is what an event handler made of a delivery.
@@ -80,12 +117,24 @@ func New(o Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.MaxConcurrent < 0 {
+		return nil, fmt.Errorf("webhook handler: MaxConcurrent %d must not be negative", o.MaxConcurrent)
+	}
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent()
+	}
+	if o.SlotWait == 0 {
+		o.SlotWait = DefaultSlotWait
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
 	for _, g := range o.Allowlist {
 		if _, err := path.Match(g, ""); err != nil {
 			return nil, fmt.Errorf("webhook handler: allowlist entry %q: %w", g, err)
 		}
 	}
-	return &Handler{opts: o, handlers: map[string]eventHandler{
+	return &Handler{opts: o, slots: make(chan struct{}, o.MaxConcurrent), handlers: map[string]eventHandler{
 		"pull_request":  pullRequest,
 		"issue_comment": issueComment,
 		"push":          push,
@@ -95,13 +144,29 @@ func New(o Options) (*Handler, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "webhooks are POSTed", http.StatusMethodNotAllowed)
-		return
-	}
 	name := r.Header.Get("X-GitHub-Event")
 	id := r.Header.Get("X-GitHub-Delivery")
+
+	// Refusals before the body: no memory spent, a debug line and a counter only.
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.refuse(w, r, http.StatusMethodNotAllowed, "method", "webhooks are POSTed")
+		return
+	}
+	if !githubEvents[name] {
+		h.refuse(w, r, http.StatusBadRequest, "unknown_event", "missing or unknown X-GitHub-Event")
+		return
+	}
+	sig := r.Header.Get(github.SHA256SignatureHeader)
+	if !wellFormedSignature(sig) {
+		h.refuse(w, r, http.StatusUnauthorized, "bad_signature", "missing or malformed X-Hub-Signature-256")
+		return
+	}
+	if id == "" || len(id) > maxDeliveryID {
+		h.refuse(w, r, http.StatusBadRequest, "no_delivery_id", "missing or overlong X-GitHub-Delivery")
+		return
+	}
+
 	log := h.opts.Logger.With("delivery_id", id, "event", name)
 	reply := func(status int, outcome, msg string, attrs ...any) {
 		if h.opts.Metrics != nil {
@@ -112,27 +177,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelWarn
 		}
 		log.Log(r.Context(), level, "webhook "+outcome, append([]any{"status", status}, attrs...)...)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		fmt.Fprintln(w, msg)
+		writeText(w, status, msg)
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	limit := MaxEventBytes(name)
+	if limit == 0 {
+		// An event the bot does not act on: acknowledged without reading (or verifying) its
+		// body, since nothing is done with it.
+		reply(http.StatusOK, "ignored", "event not acted on")
+		return
+	}
+	if r.ContentLength > limit {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a %s payload is at most %d bytes", name, limit))
+		return
+	}
+	if !h.acquire(r.Context()) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		h.refuse(w, r, http.StatusServiceUnavailable, "busy", "too many deliveries at once; retry later")
+		return
+	}
+	defer func() { <-h.slots }()
+
+	body, err := h.readBody(w, r, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			reply(http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MiB")
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("a %s payload is at most %d bytes", name, limit))
 			return
 		}
-		reply(http.StatusBadRequest, "bad_request", "could not read the body")
+		h.refuse(w, r, http.StatusBadRequest, "unreadable", "could not read the body")
 		return
 	}
-	if !validSignature(h.opts.Secret, body, r.Header.Get("X-Hub-Signature-256")) {
-		reply(http.StatusUnauthorized, "bad_signature", "missing or wrong X-Hub-Signature-256")
-		return
-	}
-	if name == "" || id == "" {
-		reply(http.StatusBadRequest, "bad_request", "missing X-GitHub-Event or X-GitHub-Delivery")
+	if err := github.ValidateSignature(sig, body, []byte(h.opts.Secret)); err != nil {
+		h.refuse(w, r, http.StatusUnauthorized, "bad_signature", "wrong X-Hub-Signature-256")
 		return
 	}
 	if !json.Valid(body) {
@@ -143,12 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusOK, "ping", "pong")
 		return
 	}
-	handle, ok := h.handlers[name]
-	if !ok {
-		reply(http.StatusOK, "ignored", "event not acted on")
-		return
-	}
-	d, err := handle(body)
+	d, err := h.handlers[name](body)
 	if err != nil {
 		reply(http.StatusBadRequest, "bad_request", fmt.Sprintf("not a valid %s payload: %v", name, err))
 		return
@@ -184,6 +256,79 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply(http.StatusAccepted, "queued", "queued")
 }
 
+// refuse answers a request that is not handled as a delivery: counted by reason and logged
+// at debug level, since anyone can send them.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+	if h.opts.Metrics != nil {
+		h.opts.Metrics.WebhookRefused.WithLabelValues(reason).Inc()
+	}
+	h.opts.Logger.LogAttrs(r.Context(), slog.LevelDebug, "webhook refused",
+		slog.String("reason", reason), slog.Int("status", status), slog.String("remote_addr", r.RemoteAddr),
+		slog.String("event", truncate(r.Header.Get("X-GitHub-Event"), 64)),
+		slog.String("delivery_id", truncate(r.Header.Get("X-GitHub-Delivery"), maxDeliveryID)))
+	writeText(w, status, msg)
+}
+
+// acquire takes a read slot, waiting at most SlotWait; false means none came free.
+func (h *Handler) acquire(ctx context.Context) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if h.opts.SlotWait < 0 {
+		return false
+	}
+	t := time.NewTimer(h.opts.SlotWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// readBody reads at most limit bytes within BodyTimeout, into a buffer sized from
+// Content-Length so that a large body is not copied while it grows.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	// Not every ResponseWriter supports deadlines (httptest.ResponseRecorder does not);
+	// the server's ReadTimeout still applies then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.BodyTimeout))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	return buf.Bytes(), err
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, msg)
+}
+
+// wellFormedSignature reports whether header has the shape "sha256=<64 hex digits>".
+func wellFormedSignature(header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(hexSig)
+	return err == nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 func (h *Handler) allowed(repo string) bool {
 	if len(h.opts.Allowlist) == 0 {
 		return true
@@ -195,21 +340,6 @@ func (h *Handler) allowed(repo string) bool {
 		}
 	}
 	return false
-}
-
-// validSignature checks "sha256=<hex>" against the body in constant time.
-func validSignature(secret string, body []byte, header string) bool {
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return false
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
 }
 
 // Sign returns the X-Hub-Signature-256 value for body, as GitHub computes it.

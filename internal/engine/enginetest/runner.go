@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -19,7 +20,7 @@ func Tools(t testing.TB) toolchain.Tools {
 	t.Helper()
 	tools, err := toolchain.Ensure(context.Background(), toolchain.Options{})
 	if err != nil {
-		t.Skipf("the real Pulumi engine is not available (set STAGECOACH_PULUMI_COMMAND or run `bot toolchain install`): %v", err)
+		testenv.SkipOrFail(t, "the real Pulumi engine is not available (set STAGECOACH_PULUMI_COMMAND or run `bot toolchain install`): %v", err)
 	}
 	return tools
 }

@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 )
 
 // EnvDatabaseURL names the variable that turns the Postgres tests on.
@@ -43,7 +45,7 @@ func SQLite(t testing.TB) store.Options {
 func Postgres(t testing.TB) store.Options {
 	url := os.Getenv(EnvDatabaseURL)
 	if url == "" {
-		t.Skipf("Postgres tests are off: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run them", EnvDatabaseURL)
+		testenv.SkipOrFail(t, "Postgres tests are off: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run them", EnvDatabaseURL)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])

@@ -1,0 +1,316 @@
+//go:build linux
+
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
+	"github.com/stagecoach/stagecoach/internal/toolchain"
+)
+
+// The bot's secrets, as the helper ("the bot") holds them in its environment and in a file.
+const (
+	leakWebhookSecret = "whsec-e2e-0123456789abcdef"
+	leakDatabaseURL   = "postgres://stagecoach:db-e2e-password@db.internal/stagecoach"
+	leakGitHubToken   = "ghp_e2eTokenThatMustNotLeak"
+	leakFileSecret    = "-----BEGIN RSA PRIVATE KEY----- e2e-app-key-body"
+	secretsHelperEnv  = "STAGECOACH_TEST_SECRETS_HELPER" // the helper's spec, JSON
+)
+
+// helperSpec tells the helper process how to build its Runner.
+type helperSpec struct {
+	Pulumi       string
+	LanguageDirs []string
+	Base         string // the helper's data dir
+	User         string // engine.Config.User
+	SecretFile   string
+}
+
+// probeResult is what one probe operation left behind, everywhere a user or the dashboard could see it.
+type probeResult struct {
+	Outputs map[string]engine.Output
+	Errors  []string
+	Err     string
+	Log     string
+	State   string
+}
+
+// TestPulumiProgramCannotReachBotSecrets runs, with the real engine, pull-request programs that try to
+// read the bot's secrets: their own environment (inherited from the bot before the allowlist), the
+// bot's /proc/<pid>/environ and the bot's secret file. The bot is a helper process holding the secrets in
+// its initial environment (t.Setenv would not show in /proc/<pid>/environ) and hardened as `serve` is.
+// None of the secrets may appear in outputs, errors, the operation log or the stack's state.
+//
+// Without a Pulumi user, files of the bot's own user stay readable by design (SECURITY.md): the file
+// probe must then find the secret, which shows the probe works; with STAGECOACH_PULUMI_USER it must not.
+// As root the same-user variant runs the helper as an unprivileged uid, as a non-root deployment would.
+func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
+	if spec := os.Getenv(secretsHelperEnv); spec != "" {
+		secretsHelper(spec)
+		return
+	}
+	t.Parallel()
+	tools := enginetest.Tools(t)
+
+	t.Run("same user", func(t *testing.T) {
+		t.Parallel()
+		base, exe, spec := helperLayout(t, tools, os.Geteuid() == 0)
+		uid := os.Geteuid()
+		var cred *syscall.Credential
+		if uid == 0 {
+			uid = 65534
+			cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		}
+		writeSecretFile(t, spec.SecretFile, uid)
+		if err := chownTree(base, uid); err != nil {
+			t.Fatal(err)
+		}
+		res := runSecretsHelper(t, exe, spec, cred)
+		checkNoLeak(t, res, false)
+	})
+
+	t.Run("as the pulumi user", func(t *testing.T) {
+		t.Parallel()
+		if os.Geteuid() != 0 {
+			if os.Getenv("STAGECOACH_REQUIRE_TOOLS") != "" {
+				t.Fatal("running Pulumi as another user needs root, and STAGECOACH_REQUIRE_TOOLS is set: run the tests as root")
+			}
+			t.Skip("running Pulumi as another user needs root")
+		}
+		base, exe, spec := helperLayout(t, tools, false)
+		spec.User = "65534:65534"
+		writeSecretFile(t, spec.SecretFile, 0)
+		// The documented layout: the data dir searchable but not listable, the bot's files in it private.
+		if err := os.Chmod(base, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		res := runSecretsHelper(t, exe, spec, nil)
+		checkNoLeak(t, res, true)
+	})
+}
+
+// helperLayout makes the helper's data dir (searchable, so another uid can reach what it must) and,
+// with copy, copies the test binary and the toolchain where an unprivileged uid can run them.
+func helperLayout(t *testing.T, tools toolchain.Tools, copyBinaries bool) (string, string, helperSpec) {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := filepath.Join(dir, "data")
+	if err := os.Mkdir(base, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := helperSpec{Pulumi: tools.Pulumi, LanguageDirs: tools.LanguageDirs, Base: base, SecretFile: filepath.Join(base, "app-key.pem")}
+	if copyBinaries {
+		bin := filepath.Join(dir, "bin")
+		if err := os.Mkdir(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		exe = copyExe(t, exe, filepath.Join(bin, "engine.test"))
+		spec.Pulumi = copyExe(t, tools.Pulumi, filepath.Join(bin, "pulumi"))
+		for _, d := range tools.LanguageDirs {
+			copyExe(t, filepath.Join(d, "pulumi-language-yaml"), filepath.Join(bin, "pulumi-language-yaml"))
+		}
+		spec.LanguageDirs = []string{bin}
+	}
+	return base, exe, spec
+}
+
+func copyExe(t *testing.T, src, dst string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func writeSecretFile(t *testing.T, path string, uid int) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(leakFileSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chownTree(dir string, uid int) error {
+	if uid == os.Geteuid() {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, uid)
+	})
+}
+
+// runSecretsHelper starts the helper with the bot's secrets in its environment and reads its report.
+func runSecretsHelper(t *testing.T, exe string, spec helperSpec, cred *syscall.Credential) map[string]probeResult {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestPulumiProgramCannotReachBotSecrets$", "-test.timeout=10m")
+	cmd.Env = []string{
+		secretsHelperEnv + "=" + string(b),
+		"PATH=" + os.Getenv("PATH"),
+		"STAGECOACH_WEBHOOK_SECRET=" + leakWebhookSecret,
+		"STAGECOACH_DATABASE_URL=" + leakDatabaseURL,
+		"GITHUB_TOKEN=" + leakGitHubToken,
+		"AWS_REGION=eu-north-1", // a default-allowlisted variable, which the program may see
+	}
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	_, report, ok := strings.Cut(string(out), "REPORT ")
+	if !ok {
+		t.Fatalf("helper printed no report:\n%s\nstderr:\n%s", out, stderr.String())
+	}
+	report, _, _ = strings.Cut(report, "\n")
+	var res map[string]probeResult
+	if err := json.Unmarshal([]byte(report), &res); err != nil {
+		t.Fatalf("reading the helper's report: %v\n%s", err, out)
+	}
+	return res
+}
+
+func checkNoLeak(t *testing.T, res map[string]probeResult, runAs bool) {
+	t.Helper()
+	if len(res) != 3 {
+		t.Fatalf("report has %d probes, want 3: %+v", len(res), res)
+	}
+	for probe, r := range res {
+		text := fmt.Sprintf("%+v\n%s\n%s\n%s\n%s", r.Outputs, strings.Join(r.Errors, "\n"), r.Err, r.Log, r.State)
+		for _, secret := range []string{leakWebhookSecret, leakDatabaseURL, "db-e2e-password", leakGitHubToken} {
+			if strings.Contains(text, secret) {
+				t.Errorf("probe %s: the program reached the bot's secret %q:\n%s", probe, secret, text)
+			}
+		}
+		wantFile := probe == "file" && !runAs
+		if got := strings.Contains(text, "e2e-app-key-body"); got != wantFile {
+			t.Errorf("probe %s: secret file content visible = %v, want %v:\n%s", probe, got, wantFile, text)
+		}
+		if strings.Contains(text, "/work/op-") {
+			t.Errorf("probe %s: a message names the bot's work directory:\n%s", probe, text)
+		}
+	}
+	// The program does see its own, allowlisted environment: the probe works.
+	self := res["self"]
+	if v := self.Outputs["value"].Value; !strings.Contains(v, "AWS_REGION=eu-north-1") || !strings.Contains(v, "PULUMI_HOME=") {
+		t.Errorf("the self probe did not read the program's own environment: %+v (errors %q, err %s)", self.Outputs, self.Errors, self.Err)
+	}
+}
+
+// secretsHelper is "the bot": hardened like `serve`, it runs each probe program with a Runner and prints
+// everything the probes left behind as one JSON line.
+func secretsHelper(specJSON string) {
+	fail := func(err error) {
+		fmt.Println("HELPER FAILED:", err)
+		os.Exit(2)
+	}
+	var spec helperSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		fail(err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fail(err)
+	}
+	state := filepath.Join(spec.Base, "state")
+	cfg := engine.Config{
+		PulumiCommand: spec.Pulumi, LanguageDirs: spec.LanguageDirs,
+		BackendURL: "file://" + state, Passphrase: enginetest.Passphrase,
+		PulumiHome: filepath.Join(spec.Base, "pulumi-home"), WorkDir: filepath.Join(spec.Base, "work"),
+		User: spec.User,
+	}
+	logs := enginetest.NewLogs()
+	r, err := engine.New(cfg, enginetest.NewLeases(nil), logs, nil, nil)
+	if err != nil {
+		fail(err)
+	}
+	probes := map[string]string{
+		"self":   "/proc/self/environ",
+		"parent": fmt.Sprintf("/proc/%d/environ", os.Getpid()),
+		"file":   spec.SecretFile,
+	}
+	report := map[string]probeResult{}
+	for name, path := range probes {
+		src := filepath.Join(spec.Base, "src-"+name)
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			fail(err)
+		}
+		program := "name: probe" + name + "\nruntime: yaml\noutputs:\n  value:\n    fn::readFile: " + path + "\n"
+		if err := os.WriteFile(filepath.Join(src, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
+			fail(err)
+		}
+		res, err := r.Up(context.Background(), engine.Request{Program: engine.LocalProgram(src), Stack: "pr-1"})
+		pr := probeResult{Outputs: res.Outputs, Errors: res.Errors}
+		if err != nil {
+			pr.Err = err.Error()
+			var opErr *engine.OperationError
+			if !errors.As(err, &opErr) {
+				pr.Err += " (not an operation error)"
+			}
+		}
+		if l, ok := logs.Get(res.LogID); ok {
+			pr.Log = l.Text
+		}
+		_ = filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, err := os.ReadFile(p); err == nil {
+					pr.State += string(b)
+				}
+			}
+			return nil
+		})
+		report[name] = pr
+	}
+	b, err := json.Marshal(report)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println("REPORT " + string(b))
+	os.Exit(0)
+}
