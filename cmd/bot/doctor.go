@@ -56,16 +56,44 @@ func databaseCheck(cfg config.Config) doctor.Check {
 		Fix: "check STAGECOACH_DATABASE_URL (postgres://user:pass@host:5432/db) or that STAGECOACH_DATA_DIR is writable",
 		Run: func(ctx context.Context) (string, error) {
 			path, _ := cfg.Store.SQLitePath()
-			st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: path})
+			// Read-only: a check must not upgrade the schema ahead of a rollout.
+			st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: path, NoMigrate: true})
+			if errors.Is(err, store.ErrNoDatabase) {
+				return "SQLite at " + path + " does not exist yet; `bot serve` creates it", nil
+			}
 			if err != nil {
 				return "", err
 			}
 			defer st.Close()
+			where := "Postgres reachable"
 			if st.Dialect() == store.SQLite {
-				return "SQLite at " + path + " (one replica)", nil
+				where = "SQLite at " + path + " (one replica)"
 			}
-			return "Postgres reachable, migrations current", nil
+			return where + "; " + describePending(ctx, st), nil
 		}}
+}
+
+// describePending says which migrations `bot serve` would apply, without applying them.
+func describePending(ctx context.Context, st *store.Store) string {
+	p, err := st.PendingMigrations(ctx)
+	switch {
+	case err != nil:
+		return "could not read the applied migrations: " + err.Error()
+	case p.Empty:
+		return "no tables yet; `bot serve` creates them on start"
+	case p.Count() == 0:
+		return "migrations current"
+	}
+	var parts []string
+	parts = append(parts, p.Own...)
+	if p.River > 0 {
+		parts = append(parts, fmt.Sprintf("%d of River's", p.River))
+	}
+	noun := "migrations"
+	if p.Count() == 1 {
+		noun = "migration"
+	}
+	return fmt.Sprintf("%d %s pending (%s); `bot serve` applies them on start", p.Count(), noun, strings.Join(parts, ", "))
 }
 
 func appKeyCheck(gh config.GitHub) doctor.Check {

@@ -61,11 +61,27 @@ func scheduleAll(ctx context.Context, getenv func(string) string, now func() tim
 		return err
 	}
 	path, _ := cfg.Store.SQLitePath()
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: path})
+	// Read-only: a report must not upgrade the schema ahead of a rollout.
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.Store.DatabaseURL, SQLitePath: path, NoMigrate: true})
+	if errors.Is(err, store.ErrNoDatabase) {
+		fmt.Fprintf(stdout, "No database at %s yet: the bot has not run, so it serves no repository. (`bot serve` creates it.)\n", path)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	pending, err := st.PendingMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	if pending.Empty {
+		fmt.Fprintln(stdout, "The database has no tables yet: the bot has not run, so it serves no repository. (`bot serve` creates them.)")
+		return nil
+	}
+	if pending.Count() > 0 {
+		fmt.Fprintf(stdout, "database: %d migrations pending; `bot serve` applies them on start. Reading what is there.\n", pending.Count())
+	}
 	app, err := githubapp.New(githubapp.Config{AppID: cfg.GitHub.AppID, PrivateKey: cfg.GitHub.PrivateKey, APIURL: cfg.GitHub.APIURL}, nil)
 	if err != nil {
 		return fmt.Errorf("reading each repository's schedules needs the GitHub App (or give a FILE): %w", err)

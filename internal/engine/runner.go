@@ -40,7 +40,7 @@ const userAgent = "stagecoach"
 type Runner struct {
 	cfg    Config
 	cmd    *pulumiCommand
-	runAs  *runAs // nil: Pulumi runs as this process's user
+	runAs  *runAs            // nil: Pulumi runs as this process's user
 	env    map[string]string // workspace environment: backend, passphrase, Config.Env…
 	leases Leases
 	logs   LogStore

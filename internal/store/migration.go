@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // migration is one step of stagecoach's own schema. The SQL is portable between
@@ -148,4 +152,110 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	}
 	s.logger.Info("applied migration", "version", m.version, "name", m.name)
 	return tx.Commit()
+}
+
+// Pending is what Open would migrate: stagecoach's migrations and River's not applied yet.
+type Pending struct {
+	// Own names stagecoach's pending migrations ("3 repositories and bot-set stack config"), in order.
+	Own []string
+	// River counts River's pending migrations.
+	River int
+	// Empty is true when the database has none of stagecoach's or River's tables yet.
+	Empty bool
+}
+
+// Count is the number of pending migrations.
+func (p Pending) Count() int { return len(p.Own) + p.River }
+
+// PendingMigrations reports which migrations Open would apply, without changing anything.
+func (s *Store) PendingMigrations(ctx context.Context) (Pending, error) {
+	var p Pending
+	var existing []rivermigrate.Migration
+	var all []rivermigrate.Migration
+	if s.dialect == Postgres {
+		m, err := rivermigrate.New(riverpgxv5.New(s.pool), &rivermigrate.Config{Logger: s.logger})
+		if err != nil {
+			return p, fmt.Errorf("reading River's migrations: %w", err)
+		}
+		if existing, err = m.ExistingVersions(ctx); err != nil {
+			return p, fmt.Errorf("reading River's migrations: %w", err)
+		}
+		all = m.AllVersions()
+	} else {
+		m, err := rivermigrate.New(riversqlite.New(s.db), &rivermigrate.Config{Logger: s.logger})
+		if err != nil {
+			return p, fmt.Errorf("reading River's migrations: %w", err)
+		}
+		if existing, err = m.ExistingVersions(ctx); err != nil {
+			return p, fmt.Errorf("reading River's migrations: %w", err)
+		}
+		all = m.AllVersions()
+	}
+	p.River = max(len(all)-len(existing), 0)
+
+	applied := map[int64]bool{}
+	exists, err := s.tableExists(ctx, "stagecoach_migration")
+	if err != nil {
+		return p, err
+	}
+	if exists {
+		rows, err := s.db.QueryContext(ctx, `SELECT version FROM stagecoach_migration`)
+		if err != nil {
+			return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
+			}
+			applied[v] = true
+		}
+		if err := rows.Err(); err != nil {
+			return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
+		}
+	}
+	for _, m := range migrations() {
+		if !applied[int64(m.version)] {
+			p.Own = append(p.Own, fmt.Sprintf("%d %s", m.version, m.name))
+		}
+	}
+	p.Empty = !exists && len(existing) == 0
+	return p, nil
+}
+
+// tableExists reports whether table exists in the store's schema (Postgres: the first of the
+// search_path that exists).
+func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`
+	if s.dialect == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q, table).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking for table %s: %w", table, err)
+	}
+	return n > 0, nil
+}
+
+// Tables lists the tables of the store's schema (Postgres: current_schema()), for checks and tests.
+func (s *Store) Tables(ctx context.Context) ([]string, error) {
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+	if s.dialect == Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("listing tables: %w", err)
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }

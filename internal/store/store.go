@@ -54,7 +54,15 @@ type Options struct {
 	// LeaseNow is the clock of lease expiry: leases keep crashed holders from blocking work, which is
 	// a matter of real time even where business time (Now) is simulated. Default Now.
 	LeaseNow func() time.Time
+	// NoMigrate opens without applying River's or stagecoach's migrations and without creating
+	// anything (no SQLite file, no Postgres schema), for read-only commands such as `bot doctor`;
+	// PendingMigrations reports what `bot serve` would apply. A SQLite file that does not exist
+	// yet is ErrNoDatabase. Default false: Open migrates.
+	NoMigrate bool
 }
+
+// ErrNoDatabase is returned by Open with NoMigrate when the database does not exist yet.
+var ErrNoDatabase = errors.New("database does not exist yet")
 
 // Store is the state database. It is safe for concurrent use.
 type Store struct {
@@ -85,19 +93,22 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	switch u := o.DatabaseURL; {
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		s.dialect = Postgres
-		err = s.openPostgres(ctx, u, o.Schema)
+		err = s.openPostgres(ctx, u, o.Schema, !o.NoMigrate)
 	case u == "", strings.HasPrefix(u, "sqlite://"):
 		s.dialect = SQLite
 		path := o.SQLitePath
 		if u != "" {
 			path = strings.TrimPrefix(u, "sqlite://")
 		}
-		err = s.openSQLite(ctx, path)
+		err = s.openSQLite(ctx, path, !o.NoMigrate)
 	default:
 		return nil, fmt.Errorf("opening store: database URL must start with postgres:// or sqlite://")
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.NoMigrate {
+		return s, nil
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -106,14 +117,24 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) openSQLite(ctx context.Context, path string) error {
+func (s *Store) openSQLite(ctx context.Context, path string, create bool) error {
 	if path == "" {
 		return errors.New("opening store: no SQLite path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("opening store: creating %s: %w", filepath.Dir(path), err)
-	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("opening store: creating %s: %w", filepath.Dir(path), err)
+		}
+	} else {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("SQLite database %s: %w; `bot serve` creates it", path, ErrNoDatabase)
+		} else if err != nil {
+			return fmt.Errorf("opening SQLite database %s: %w", path, err)
+		}
+		// No journal-mode change: that would write to the file.
+		dsn = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("opening SQLite database %s: %w", path, err)
@@ -129,14 +150,16 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	return nil
 }
 
-func (s *Store) openPostgres(ctx context.Context, dsn, schema string) error {
+func (s *Store) openPostgres(ctx context.Context, dsn, schema string, create bool) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("parsing Postgres URL %s: %w", redact(dsn), err)
 	}
 	if schema != "" {
-		if err := createSchema(ctx, cfg.ConnConfig, schema); err != nil {
-			return err
+		if create {
+			if err := createSchema(ctx, cfg.ConnConfig, schema); err != nil {
+				return err
+			}
 		}
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	}
