@@ -18,8 +18,9 @@ import (
 func TestChecksAreReadOnly(t *testing.T) {
 	t.Parallel()
 	type target struct {
-		env  map[string]string
-		opts store.Options
+		env    map[string]string
+		opts   store.Options
+		schema string // Postgres: the test's schema, not created until something migrates
 	}
 	targets := map[string]func(t *testing.T) target{
 		"sqlite": func(t *testing.T) target {
@@ -37,7 +38,7 @@ func TestChecksAreReadOnly(t *testing.T) {
 			q.Set("search_path", o.Schema)
 			u.RawQuery = q.Encode()
 			return target{env: map[string]string{"STAGECOACH_DATA_DIR": t.TempDir(), "STAGECOACH_DATABASE_URL": u.String()},
-				opts: store.Options{DatabaseURL: u.String()}}
+				opts: store.Options{DatabaseURL: u.String()}, schema: o.Schema}
 		},
 	}
 	tables := func(t *testing.T, tg target) int {
@@ -96,7 +97,9 @@ func TestChecksAreReadOnly(t *testing.T) {
 		t.Run("doctor on a migrated "+engine+" database says the migrations are current", func(t *testing.T) {
 			t.Parallel()
 			tg := newTarget(t)
-			st, err := store.Open(context.Background(), tg.opts)
+			o := tg.opts
+			o.Schema = tg.schema
+			st, err := store.Open(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,7 +40,7 @@ func Code(s string) string {
 		}
 		return r
 	}, s)
-	s = clip(s, maxEcho)
+	s = render.Clip(s, maxEcho)
 	s = neutralise(strings.ReplaceAll(s, "@", "@"+zwj))
 	if strings.Trim(s, " ") == "" {
 		return "*nothing*"
@@ -57,15 +57,6 @@ func Code(s string) string {
 // reply marker.
 func neutralise(s string) string {
 	return strings.ReplaceAll(s, "<!--", "<"+zwj+"!--")
-}
-
-// clip shortens s to n characters, ending in … when it cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // longestRun returns the length of the longest run of c in s.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/event"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -115,12 +116,12 @@ func (r *Router) Process(ctx context.Context, e event.Event) error {
 	}
 	c := Command{Name: name, Args: args, Repo: e.Repo, PR: p.Issue.Number, InstallationID: e.InstallationID,
 		Author: p.Sender.Login, CommentID: p.Comment.ID, CreatedAt: p.Comment.CreatedAt, router: r}
-	log := jobs.Logger(ctx, r.logger).With("command", clip(name, 40), "author", c.Author, "comment_id", c.CommentID)
+	log := jobs.Logger(ctx, r.logger).With("command", render.Clip(name, 40), "author", c.Author, "comment_id", c.CommentID)
 
 	// 👀: the command was seen. Reacting twice (a retried job) is harmless: GitHub keeps one.
 	owner, repo, _ := strings.Cut(e.Repo, "/")
 	if _, _, err := r.github.Installation(e.InstallationID).Reactions.CreateIssueCommentReaction(ctx, owner, repo, c.CommentID, "eyes"); err != nil {
-		return fmt.Errorf("reacting to %s: %w", clip(c.String(), 40), err)
+		return fmt.Errorf("reacting to %s: %w", render.Clip(c.String(), 40), err)
 	}
 	_, err := r.once(ctx, c, handledStep, func(ctx context.Context) (string, error) {
 		return "", r.dispatch(ctx, c, log)
@@ -205,7 +206,7 @@ func (r *Router) reply(ctx context.Context, c Command, body string) error {
 	owner, repo, _ := strings.Cut(c.Repo, "/")
 	if _, _, err := r.github.Installation(c.InstallationID).Issues.CreateComment(ctx, owner, repo, c.PR,
 		&github.IssueComment{Body: github.String(replyBody(c.CommentID, body))}); err != nil {
-		return fmt.Errorf("answering %s on %s#%d: %w", clip(c.String(), 40), c.Repo, c.PR, err)
+		return fmt.Errorf("answering %s on %s#%d: %w", render.Clip(c.String(), 40), c.Repo, c.PR, err)
 	}
 	return r.steps.FinishCommandStep(ctx, c.Repo, c.CommentID, replyStep, "")
 }
@@ -220,7 +221,7 @@ func (r *Router) findReply(ctx context.Context, c Command, started time.Time) (b
 	for {
 		comments, resp, err := gh.Issues.ListComments(ctx, owner, repo, c.PR, opts)
 		if err != nil {
-			return false, fmt.Errorf("looking for the reply to %s on %s#%d: %w", clip(c.String(), 40), c.Repo, c.PR, err)
+			return false, fmt.Errorf("looking for the reply to %s on %s#%d: %w", render.Clip(c.String(), 40), c.Repo, c.PR, err)
 		}
 		for _, cm := range comments {
 			if isReply(cm, c.CommentID) {

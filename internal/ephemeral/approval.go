@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -30,7 +31,7 @@ func forkApproval(e store.PREnvironment, head string, c command.Command) (string
 		}
 		if !strings.HasPrefix(strings.ToLower(head), want) {
 			return "", &refusal{fmt.Sprintf("Not approved: %s is not the head of this pull request, which is now %s. Review %s and comment `/deploy %s` to approve it.",
-				command.Code(want), short(head), short(head), short(head))}
+				command.Code(want), render.ShortSHA(head), render.ShortSHA(head), render.ShortSHA(head))}
 		}
 		return head, nil
 	}
@@ -38,5 +39,5 @@ func forkApproval(e store.PREnvironment, head string, c command.Command) (string
 		return head, nil
 	}
 	return "", &refusal{fmt.Sprintf("Not approved: the head of this fork is now %s, which arrived after your comment or had not reached the bot when you wrote it. "+
-		"Review %s and comment `/deploy %s` to approve exactly that commit.", short(head), short(head), short(head))}
+		"Review %s and comment `/deploy %s` to approve exactly that commit.", render.ShortSHA(head), render.ShortSHA(head), render.ShortSHA(head))}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -106,7 +107,7 @@ func (s *Service) deployCommand(ctx context.Context, c command.Command) error {
 		return err
 	}
 	if f.Fork {
-		if err := c.Reply(ctx, fmt.Sprintf("@%s approved commit %s of this fork for deployment. A new push needs a new `/deploy`.", c.Author, short(approved))); err != nil {
+		if err := c.Reply(ctx, fmt.Sprintf("@%s approved commit %s of this fork for deployment. A new push needs a new `/deploy`.", c.Author, render.ShortSHA(approved))); err != nil {
 			return err
 		}
 	}
@@ -160,7 +161,7 @@ func (s *Service) previewCommand(ctx context.Context, c command.Command) error {
 		}
 		if env.ApprovedSHA == "" || env.ApprovedSHA != f.HeadSHA {
 			return c.Reply(ctx, fmt.Sprintf("Not previewed: a preview runs this fork's code, so its head %s needs a writer's `/deploy %s` first.",
-				short(f.HeadSHA), short(f.HeadSHA)))
+				render.ShortSHA(f.HeadSHA), render.ShortSHA(f.HeadSHA)))
 		}
 	}
 	ec := cfg.Ephemeral

@@ -39,21 +39,21 @@ func commentBody(ec repoconfig.Ephemeral, env store.PREnvironment, res *engine.R
 	fmt.Fprintf(&b, "### PR environment `%s`: %s\n\n", env.Stack, status)
 	switch env.Status {
 	case store.PRReady:
-		fmt.Fprintf(&b, "Commit %s is deployed.", short(env.DeployedSHA))
+		fmt.Fprintf(&b, "Commit %s is deployed.", render.ShortSHA(env.DeployedSHA))
 		if env.EnvURL != "" {
 			fmt.Fprintf(&b, " **URL:** %s", env.EnvURL)
 		}
 		b.WriteString("\n\n")
 	case store.PRPreviewing, store.PRDeploying:
-		fmt.Fprintf(&b, "Working on commit %s.\n\n", short(env.DesiredSHA))
+		fmt.Fprintf(&b, "Working on commit %s.\n\n", render.ShortSHA(env.DesiredSHA))
 	case store.PRDestroyed:
 		b.WriteString("The environment and its stack are gone.\n\n")
 	}
 	if env.Summary != "" {
-		b.WriteString(clip(env.Summary, 2000) + "\n\n")
+		b.WriteString(render.Clip(env.Summary, 2000) + "\n\n")
 	}
 	if env.LastError != "" {
-		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", strings.ReplaceAll(clip(env.LastError, 2000), "\n", "\n> "))
+		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", strings.ReplaceAll(render.Clip(env.LastError, 2000), "\n", "\n> "))
 	}
 	if env.Slot >= 0 && env.Status != store.PRDestroying {
 		switch {
@@ -71,7 +71,7 @@ func commentBody(ec repoconfig.Ephemeral, env store.PREnvironment, res *engine.R
 		b.WriteString("This pull request comes from a fork: its code would run with the bot's cloud credentials, so it is never deployed on its own. " +
 			"Someone with write access approves exactly one commit by commenting `/deploy`; every new push needs a new `/deploy`.")
 		if env.HeadSHA != "" && env.HeadSHA != env.ApprovedSHA {
-			fmt.Fprintf(&b, " **Commit %s is waiting for approval.**", short(env.HeadSHA))
+			fmt.Fprintf(&b, " **Commit %s is waiting for approval.**", render.ShortSHA(env.HeadSHA))
 		}
 		b.WriteString("\n\n")
 	}

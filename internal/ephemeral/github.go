@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 
@@ -86,7 +85,7 @@ func (s *Service) findComment(ctx context.Context, gh *github.Client, env store.
 // startCheck opens the head commit's check run; 0 when GitHub refused (logged, not fatal).
 func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, sha string) int64 {
 	owner, name := splitRepo(env.Repo)
-	title, summary := github.String("Previewing "+env.Stack), github.String("Previewing "+short(sha)+" for `"+env.Stack+"`.")
+	title, summary := github.String("Previewing "+env.Stack), github.String("Previewing "+render.ShortSHA(sha)+" for `"+env.Stack+"`.")
 	if env.CheckRunID != 0 && env.CheckSHA == sha {
 		// Taken up again (after a crash or a retry): the head's check run goes on, none is left behind.
 		s.checkUpdate(ctx, gh, env, env.CheckRunID, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"),
@@ -126,7 +125,7 @@ func (s *Service) finishCheck(ctx context.Context, gh *github.Client, env store.
 	if !ok {
 		conclusion = "failure"
 	}
-	out := &github.CheckRunOutput{Title: github.String("Deploy failed"), Summary: github.String(clip(reason, 60000))}
+	out := &github.CheckRunOutput{Title: github.String("Deploy failed"), Summary: github.String(render.Clip(reason, 60000))}
 	if res.Kind != "" {
 		title, summary, text := render.CheckOutput(res, render.Options{Title: fmt.Sprintf("%s of `%s`", kindTitle(res.Kind), env.Stack), LogURL: s.logURL(res.LogID)})
 		out = &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary), Text: optional(text)}
@@ -168,13 +167,13 @@ func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *
 		Ref: github.String(sha), Task: github.String("deploy"), AutoMerge: github.Bool(false),
 		RequiredContexts: &[]string{}, Environment: github.String(env.Stack),
 		TransientEnvironment: github.Bool(true), ProductionEnvironment: github.Bool(false),
-		Description: github.String(clip(fmt.Sprintf("PR #%d at %s", env.PR, short(sha)), 140)),
+		Description: github.String(render.Clip(fmt.Sprintf("PR #%d at %s", env.PR, render.ShortSHA(sha)), 140)),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the GitHub deployment of %s: %w", env.Stack, err)
 	}
 	if env.DeploymentID != 0 {
-		s.deploymentStatus(ctx, gh, *env, "inactive", "replaced by "+short(sha))
+		s.deploymentStatus(ctx, gh, *env, "inactive", "replaced by "+render.ShortSHA(sha))
 	}
 	e, err := s.set(ctx, *env, func(e *store.PREnvironment) { e.DeploymentID, e.DeploymentSHA = d.GetID(), sha })
 	*env = e
@@ -187,7 +186,7 @@ func (s *Service) deploymentStatus(ctx context.Context, gh *github.Client, env s
 		return
 	}
 	owner, name := splitRepo(env.Repo)
-	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(clip(description, 140)),
+	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(render.Clip(description, 140)),
 		Environment: github.String(env.Stack)}
 	if env.EnvURL != "" && state != "inactive" {
 		req.EnvironmentURL = github.String(env.EnvURL)
@@ -195,12 +194,4 @@ func (s *Service) deploymentStatus(ctx context.Context, gh *github.Client, env s
 	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, owner, name, env.DeploymentID, req); err != nil {
 		s.o.Logger.Warn("posting a deployment status", "repo", env.Repo, "deployment", env.DeploymentID, "state", state, "error", err)
 	}
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

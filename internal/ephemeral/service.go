@@ -156,10 +156,3 @@ func splitRepo(full string) (string, string) {
 	owner, name, _ := strings.Cut(full, "/")
 	return owner, name
 }
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}

@@ -231,7 +231,7 @@ func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfi
 	owner, name := splitRepo(env.Repo)
 	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
 	if err != nil {
-		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, short(sha), err)
+		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, render.ShortSHA(sha), err)
 	}
 	project, err := engine.ProjectName(dir)
 	if err != nil {
@@ -250,7 +250,7 @@ func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfi
 	}
 	return engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
 		Tags:    map[string]string{engine.TagRepo: env.Repo, engine.TagPR: strconv.Itoa(env.PR), engine.TagSHA: sha, engine.TagEnv: env.Stack},
-		Message: fmt.Sprintf("stagecoach: %s#%d at %s", env.Repo, env.PR, short(sha))}, project, nil
+		Message: fmt.Sprintf("stagecoach: %s#%d at %s", env.Repo, env.PR, render.ShortSHA(sha))}, project, nil
 }
 
 // opFailure turns an engine error into a result to render and a reason.
@@ -287,7 +287,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 			return err
 		}
 		s.finishCheck(ctx, gh, env, check, res, false, reason)
-		s.deploymentStatus(ctx, gh, env, "failure", clip("failed: "+reason, 140))
+		s.deploymentStatus(ctx, gh, env, "failure", render.Clip("failed: "+reason, 140))
 		return s.updateComment(ctx, gh, cfg, env, &res)
 	}
 	if s.o.Engine == nil {
@@ -320,7 +320,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	if err := s.ensureDeployment(ctx, gh, &env, sha); err != nil {
 		return err
 	}
-	s.deploymentStatus(ctx, gh, env, "in_progress", "deploying "+short(sha))
+	s.deploymentStatus(ctx, gh, env, "in_progress", "deploying "+render.ShortSHA(sha))
 	s.updateComment(ctx, gh, cfg, env, &prev) //nolint:errcheck // progress only
 	res, err := s.o.Engine.Up(ctx, req)
 	if err != nil {
@@ -349,7 +349,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 		return err
 	}
 	s.finishCheck(ctx, gh, env, check, res, true, "")
-	s.deploymentStatus(ctx, gh, env, "success", "deployed "+short(sha))
+	s.deploymentStatus(ctx, gh, env, "success", "deployed "+render.ShortSHA(sha))
 	return s.updateComment(ctx, gh, cfg, env, &res)
 }
 
@@ -362,7 +362,7 @@ func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoc
 	if env.Fork && env.ApprovedSHA != env.HeadSHA {
 		// Never run a fork's code unapproved, preview or not.
 		env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-			e.LastError = "preview refused: the fork's head " + short(e.HeadSHA) + " is not approved; a writer's `/deploy` approves it"
+			e.LastError = "preview refused: the fork's head " + render.ShortSHA(e.HeadSHA) + " is not approved; a writer's `/deploy` approves it"
 		})
 		if err != nil {
 			return err
@@ -394,7 +394,7 @@ func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoc
 		res, reason = opFailure(res, err)
 	}
 	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-		e.Summary = render.Summary(res) + " (/preview of " + short(env.HeadSHA) + ")"
+		e.Summary = render.Summary(res) + " (/preview of " + render.ShortSHA(env.HeadSHA) + ")"
 		if reason != "" {
 			e.LastError = "preview failed: " + reason
 		}

@@ -15,9 +15,11 @@ type CleanupArgs struct{}
 // Kind implements river.JobArgs.
 func (CleanupArgs) Kind() string { return "cleanup" }
 
-// DeliveryCleaner deletes old deliveries and operation logs.
+// DeliveryCleaner deletes old deliveries, the records of which comment commands took effect, and
+// operation logs.
 type DeliveryCleaner interface {
 	DeleteDeliveriesBefore(ctx context.Context, t time.Time) (int64, error)
+	DeleteCommandStepsBefore(ctx context.Context, t time.Time) (int64, error)
 	DeleteLogsBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
@@ -26,7 +28,8 @@ type CleanupWorker struct {
 	river.WorkerDefaults[CleanupArgs]
 	// Store is cleaned.
 	Store DeliveryCleaner
-	// Retention is how long deliveries are kept; it must exceed GitHub's redelivery window (3 days).
+	// Retention is how long deliveries and command records are kept; it must exceed GitHub's
+	// redelivery window (3 days).
 	Retention time.Duration
 	// LogRetention is how long operation logs are kept. Default 0: they are not deleted.
 	LogRetention time.Duration
@@ -42,6 +45,12 @@ func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	}
 	log := Logger(ctx, slog.New(slog.DiscardHandler))
 	log.Info("deleted old deliveries", "count", n)
+	// A command's records live as long as its delivery: a redelivery within that time is
+	// recognised by either.
+	if n, err = w.Store.DeleteCommandStepsBefore(ctx, w.Now().Add(-w.Retention)); err != nil {
+		return err
+	}
+	log.Info("deleted old command records", "count", n)
 	if w.LogRetention <= 0 {
 		return nil
 	}

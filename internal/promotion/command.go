@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -57,7 +58,7 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 			return nil, nil, "", command.Usagef("%s is not a commit of this repository.", command.Code(c.Args[1]))
 		}
 		if err != nil {
-			return nil, nil, "", fmt.Errorf("resolving commit %q: %w", clip(c.Args[1], 80), err)
+			return nil, nil, "", fmt.Errorf("resolving commit %q: %w", render.Clip(c.Args[1], 80), err)
 		}
 		return cfg, env, commit.GetSHA(), nil
 	}
@@ -142,9 +143,9 @@ func (s *Service) gatedRequest(ctx context.Context, gh *github.Client, c command
 // intent says what a command asks for: "promote abc1234 to `prod`" or "roll `prod` back to abc1234".
 func intent(env, sha string, rollback bool) string {
 	if rollback {
-		return "roll `" + env + "` back to " + short(sha)
+		return "roll `" + env + "` back to " + render.ShortSHA(sha)
 	}
-	return "promote " + short(sha) + " to `" + env + "`"
+	return "promote " + render.ShortSHA(sha) + " to `" + env + "`"
 }
 
 // passed is the answer to a command whose promotion every gate let through.
@@ -179,7 +180,7 @@ func (s *Service) approve(ctx context.Context, c command.Command) error {
 		by = append(by, "@"+r.Approver)
 	}
 	return c.Reply(ctx, fmt.Sprintf("@%s approved promoting %s to `%s`; %d approval(s) required, approved so far by %s. An approval binds to this commit only and never counts for a promotion its approver requests.",
-		c.Author, short(sha), env.Name, env.Approvals.Required, strings.Join(by, ", ")))
+		c.Author, render.ShortSHA(sha), env.Name, env.Approvals.Required, strings.Join(by, ", ")))
 }
 
 // rollback handles /rollback <env>: the previous successful commit goes back, through every
@@ -209,7 +210,7 @@ func (s *Service) rollback(ctx context.Context, c command.Command) error {
 			return s.gatedRequest(ctx, gh, c, cfg, env, p.SHA, true)
 		}
 	}
-	return c.Reply(ctx, fmt.Sprintf("@%s, `%s` has run only %s, so there is no earlier commit to roll back to.", c.Author, env.Name, short(done[0].SHA)))
+	return c.Reply(ctx, fmt.Sprintf("@%s, `%s` has run only %s, so there is no earlier commit to roll back to.", c.Author, env.Name, render.ShortSHA(done[0].SHA)))
 }
 
 // history handles /history <env>.
@@ -246,9 +247,9 @@ func History(env string, ps []store.Promotion, logURL func(string) string) strin
 		}
 		result := p.Status
 		if p.Status == store.PromotionFailed || p.Status == store.PromotionRefused {
-			result += ": " + clip(strings.ReplaceAll(p.Reason, "\n", " "), 120)
+			result += ": " + render.Clip(strings.ReplaceAll(p.Reason, "\n", " "), 120)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | @%s | %s | %s | %s | %s | %s | %s |\n", short(p.SHA), orDash(short(p.ReplacedSHA)), kind,
+		fmt.Fprintf(&b, "| %s | %s | %s | @%s | %s | %s | %s | %s | %s | %s |\n", render.ShortSHA(p.SHA), orDash(render.ShortSHA(p.ReplacedSHA)), kind,
 			p.Requester, orDash(strings.Join(p.Approvers, ", ")), orDash(cell(p.Preview)), cell(result), stamp(p.StartedAt), stamp(p.FinishedAt), log)
 	}
 	return b.String()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 )
 
@@ -161,10 +162,10 @@ func PreviousGate(cfg *repoconfig.Config, env, sha string, succeeded map[string]
 			}
 		}
 		return "", time.Time{}, fmt.Sprintf("%s has not been deployed successfully to any environment before `%s`. Deploy it to `%s` (or an earlier environment) first.",
-			short(sha), env, prev.Name)
+			render.ShortSHA(sha), env, prev.Name)
 	}
 	return "", time.Time{}, fmt.Sprintf("%s has not been deployed successfully to `%s`, the stage before `%s`. Promote it to `%s` first (`/promote %s %s`); stages are not skipped here.",
-		short(sha), prev.Name, env, prev.Name, prev.Name, short(sha))
+		render.ShortSHA(sha), prev.Name, env, prev.Name, prev.Name, render.ShortSHA(sha))
 }
 
 // SoakGate refuses while a commit that reached from at at has run there for less than soak.
@@ -232,7 +233,7 @@ func ApprovalGate(env string, rules repoconfig.Approvals, requester, sha string,
 		have = "from @" + strings.Join(approvers, ", @")
 	}
 	return approvers, fmt.Sprintf("`%s` needs %d approval(s) of %s and has %d (%s). %d more from %s, commenting `/approve %s %s`; the requester's own approval and approvals of other commits do not count.",
-		env, rules.Required, short(sha), len(approvers), have, rules.Required-len(approvers), approverWho(rules.Approvers), env, short(sha))
+		env, rules.Required, render.ShortSHA(sha), len(approvers), have, rules.Required-len(approvers), approverWho(rules.Approvers), env, render.ShortSHA(sha))
 }
 
 func approverWho(a repoconfig.Access) string {
@@ -270,7 +271,6 @@ func names(cfg *repoconfig.Config) string {
 }
 
 // short abbreviates a commit SHA to 7 characters.
-func short(sha string) string { return sha[:min(7, len(sha))] }
 
 // Duration renders d in whole minutes, hours and days for people: "2h 5m", "1d 3h", "45s".
 func Duration(d time.Duration) string {

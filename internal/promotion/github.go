@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -33,10 +33,10 @@ func (s *Service) createDeployment(ctx context.Context, gh *github.Client, cfg *
 		Ref: github.String(p.SHA), Task: github.String(task), AutoMerge: github.Bool(false),
 		RequiredContexts: &[]string{}, Environment: github.String(env.Name),
 		ProductionEnvironment: github.Bool(env.Production), Payload: map[string]string{payloadKey: p.ID},
-		Description: github.String(clip(fmt.Sprintf("%s of %s by %s (%s)", task, short(p.SHA), p.Requester, p.Trigger), 140)),
+		Description: github.String(render.Clip(fmt.Sprintf("%s of %s by %s (%s)", task, render.ShortSHA(p.SHA), p.Requester, p.Trigger), 140)),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("creating the GitHub deployment of %s to %s: %w", short(p.SHA), env.Name, err)
+		return 0, fmt.Errorf("creating the GitHub deployment of %s to %s: %w", render.ShortSHA(p.SHA), env.Name, err)
 	}
 	return d.GetID(), nil
 }
@@ -48,7 +48,7 @@ func (s *Service) status(ctx context.Context, gh *github.Client, p store.Promoti
 		return
 	}
 	owner, name := splitRepo(p.Repo)
-	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(clip(description, 140))}
+	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(render.Clip(description, 140))}
 	if u := s.logURL(p.LogID); u != "" {
 		req.LogURL = github.String(u)
 	}
@@ -78,7 +78,7 @@ func mergedPR(ctx context.Context, gh *github.Client, repo, sha string) (int, er
 	owner, name := splitRepo(repo)
 	prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, name, sha, nil)
 	if err != nil {
-		return 0, fmt.Errorf("finding the pull request of %s in %s: %w", short(sha), repo, err)
+		return 0, fmt.Errorf("finding the pull request of %s in %s: %w", render.ShortSHA(sha), repo, err)
 	}
 	for _, pr := range prs {
 		if pr.GetMergeCommitSHA() == sha || pr.GetMerged() {
@@ -154,12 +154,4 @@ func (s *Service) approvals(ctx context.Context, ppl *people, repo, env, sha str
 		out = append(out, Approval{Approver: who, SHA: sha, At: r.ApprovedAt})
 	}
 	return out, nil
-}
-
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

@@ -165,7 +165,7 @@ func (s *Service) refuse(ctx context.Context, gh *github.Client, p store.Promoti
 		gates = append(gates, string(r.Gate))
 	}
 	s.status(ctx, gh, p, "failure", "refused ("+strings.Join(gates, ", ")+"): "+refusals[0].Message)
-	return s.comment(ctx, gh, p.Repo, p.PR, fmt.Sprintf("**Promotion of %s to `%s` refused.**\n\n%s", short(p.SHA), p.Environment, p.Reason))
+	return s.comment(ctx, gh, p.Repo, p.PR, fmt.Sprintf("**Promotion of %s to `%s` refused.**\n\n%s", render.ShortSHA(p.SHA), p.Environment, p.Reason))
 }
 
 // supersede finishes an older queued promotion that a newer one replaces.
@@ -178,9 +178,9 @@ func (s *Service) supersede(ctx context.Context, gh *github.Client, old, by stor
 	if err := s.o.Records.UpdatePromotion(ctx, old); err != nil {
 		return err
 	}
-	s.status(ctx, gh, old, "inactive", "superseded by "+short(by.SHA))
+	s.status(ctx, gh, old, "inactive", "superseded by "+render.ShortSHA(by.SHA))
 	return s.comment(ctx, gh, old.Repo, old.PR, fmt.Sprintf("The promotion of %s to `%s` was superseded: a newer commit, %s, was queued for `%s` and is deployed instead.",
-		short(old.SHA), old.Environment, short(by.SHA), old.Environment))
+		render.ShortSHA(old.SHA), old.Environment, render.ShortSHA(by.SHA), old.Environment))
 }
 
 // Explain renders refusals as a list of plain sentences.
@@ -206,10 +206,10 @@ func (s *Service) run(ctx context.Context, gh *github.Client, cfg *repoconfig.Co
 			return err
 		}
 	}
-	s.status(ctx, gh, p, "in_progress", "deploying "+short(p.SHA)+" to "+env.Name)
+	s.status(ctx, gh, p, "in_progress", "deploying "+render.ShortSHA(p.SHA)+" to "+env.Name)
 	res, err := s.deploy(ctx, gh, cfg, env, &p)
 	if ctx.Err() != nil {
-		return fmt.Errorf("promoting %s to %s: %w", short(p.SHA), env.Name, ctx.Err())
+		return fmt.Errorf("promoting %s to %s: %w", render.ShortSHA(p.SHA), env.Name, ctx.Err())
 	}
 	p.FinishedAt, p.LogID = s.o.Now(), res.LogID
 	if err == nil && res.Succeeded {
@@ -229,9 +229,9 @@ func (s *Service) run(ctx context.Context, gh *github.Client, cfg *repoconfig.Co
 		return err
 	}
 	if p.Status == store.PromotionSucceeded {
-		s.status(ctx, gh, p, "success", "deployed "+short(p.SHA)+" to "+env.Name)
+		s.status(ctx, gh, p, "success", "deployed "+render.ShortSHA(p.SHA)+" to "+env.Name)
 	} else {
-		s.status(ctx, gh, p, "failure", clip("failed: "+p.Reason, 140))
+		s.status(ctx, gh, p, "failure", render.Clip("failed: "+p.Reason, 140))
 	}
 	if err := s.report(ctx, gh, env, p, res); err != nil {
 		return err
@@ -250,7 +250,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	owner, name := splitRepo(p.Repo)
 	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, p.SHA, cfg.Project)
 	if err != nil {
-		return engine.Result{}, fmt.Errorf("fetching %s at %s: %w", cfg.Project, short(p.SHA), err)
+		return engine.Result{}, fmt.Errorf("fetching %s at %s: %w", cfg.Project, render.ShortSHA(p.SHA), err)
 	}
 	botConfig, err := s.o.Records.StackConfig(ctx, p.Repo, env.Stack)
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	}
 	req := engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
 		Tags:    map[string]string{engine.TagRepo: p.Repo, engine.TagSHA: p.SHA, engine.TagEnv: env.Name},
-		Message: fmt.Sprintf("stagecoach: %s %s to %s (%s by %s)", verb(*p), short(p.SHA), env.Name, p.Trigger, p.Requester)}
+		Message: fmt.Sprintf("stagecoach: %s %s to %s (%s by %s)", verb(*p), render.ShortSHA(p.SHA), env.Name, p.Trigger, p.Requester)}
 	prev, err := s.o.Engine.Preview(ctx, req)
 	if err != nil {
 		var op *engine.OperationError
@@ -278,7 +278,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	}
 	if !posted {
 		if err := s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(prev, render.Options{
-			Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, short(p.SHA)), LogURL: s.logURL(prev.LogID)})); err != nil {
+			Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, render.ShortSHA(p.SHA)), LogURL: s.logURL(prev.LogID)})); err != nil {
 			return prev, err
 		}
 	}
@@ -306,7 +306,7 @@ func (s *Service) report(ctx context.Context, gh *github.Client, env *repoconfig
 	if p.Rollback {
 		what = "Rollback"
 	}
-	title := fmt.Sprintf("%s of %s to `%s`", what, short(p.SHA), env.Name)
+	title := fmt.Sprintf("%s of %s to `%s`", what, render.ShortSHA(p.SHA), env.Name)
 	if res.Kind == "" {
 		body := fmt.Sprintf("**%s failed.**\n\n%s", title, p.Reason)
 		return s.comment(ctx, gh, p.Repo, p.PR, body)
