@@ -70,6 +70,7 @@ func (w *world) newBot(t testing.TB, dataDir, databaseURL, schema, replica strin
 		"STAGECOACH_SHUTDOWN_TIMEOUT":      "10s",
 		"STAGECOACH_GITHUB_MAX_RETRIES":    "3",
 		"STAGECOACH_GITHUB_MAX_RETRY_WAIT": "2s",
+		"PULUMI_CONFIG_PASSPHRASE":         "test",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

@@ -219,6 +219,22 @@ func tick(t *testing.T, b *bot.Bot, transitions int) {
 			t.Fatal("timed out waiting for the tick and its transitions")
 		}
 	}
+	// Transitions are not unique: one that found its stack's lease taken, or one queued by an earlier
+	// tick, may have completed above while another still waits or works. Wait until none is left.
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		var n int
+		if err := b.Store().DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = $1
+			AND state IN ('available', 'pending', 'running', 'scheduled', 'retryable')`, (schedule.TransitionArgs{}).Kind()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transitions still queued or running", n)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the job table
+	}
 }
 
 // waitKind waits for a completed job of kind.

@@ -32,6 +32,9 @@ const (
 	// recoverWithin is how soon after a restart (or a kill, for the survivor of two replicas) every
 	// PR environment must be in its wanted state.
 	recoverWithin = 60 * time.Second
+	// measureWithin is how long a trial keeps being watched to measure a late recovery; a PR still
+	// not in its wanted state then is abandoned (later trials leave it alone).
+	measureWithin = 2 * recoverWithin
 )
 
 // binDir holds the bot binary TestMain builds on first use; it is set before any test runs.

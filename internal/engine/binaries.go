@@ -105,13 +105,13 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 }
 
 // prepareRunAs readies the directories for Pulumi processes running as ra: PulumiHome and a file
-// backend's directory belong to ra (0700); WorkDir stays this process's, searchable but not listable
-// (0711), each operation's directory being given to ra; the CLI and its plugins are copied to
+// backend's directory belong to ra (0700); WorkDir stays this process's (0755: the CLI lists every
+// directory above its project), each operation's directory being given to ra; the CLI and its plugins are copied to
 // <WorkDir>/bin (0755). It returns the copied CLI and language directories, or says which directory
 // ra cannot reach.
 func prepareRunAs(ra *runAs, cfg Config, backendDir string) (string, []string, error) {
-	if err := os.Chmod(cfg.WorkDir, 0o711); err != nil {
-		return "", nil, fmt.Errorf("making %s searchable: %w", cfg.WorkDir, err)
+	if err := os.Chmod(cfg.WorkDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("making %s readable for the pulumi user: %w", cfg.WorkDir, err)
 	}
 	for _, d := range []string{cfg.PulumiHome, backendDir} {
 		if d == "" {

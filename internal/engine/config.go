@@ -88,7 +88,8 @@ type Config struct {
 	// User runs every Pulumi process as another user: a user name or uid[:gid]. It needs this process
 	// to run as root. PulumiHome and a file backend's directory then belong to that user, each operation's
 	// directory too, and the CLI and its plugins are copied to <WorkDir>/bin so that user can run them;
-	// every directory above them must be searchable by that user (New says which is not). Default ""
+	// every directory above them must be readable and searchable by that user (the CLI lists them; New
+	// says which is not). Default ""
 	// (this process's user).
 	User string
 }

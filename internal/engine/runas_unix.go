@@ -92,8 +92,9 @@ func (r *runAs) own(dir string) error {
 	return nil
 }
 
-// reach checks that the user can pass through every directory above dir (search permission), so that
-// it can reach dir without the bot opening anything else to it. It does not change permissions.
+// reach checks that the user can read and search every directory above dir: the CLI's `install` lists
+// each directory from the project up to / (looking for PulumiPolicy.yaml) and fails on one it cannot
+// read. It does not change permissions.
 func (r *runAs) reach(dir string) error {
 	if r == nil {
 		return nil
@@ -106,12 +107,12 @@ func (r *runAs) reach(dir string) error {
 		st, ok := info.Sys().(*syscall.Stat_t)
 		mode := info.Mode().Perm()
 		if ok {
-			canPass := mode&0o001 != 0 ||
-				(st.Uid == r.uid && mode&0o100 != 0) ||
-				(st.Gid == r.gid && mode&0o010 != 0)
+			canPass := mode&0o005 == 0o005 ||
+				(st.Uid == r.uid && mode&0o500 == 0o500) ||
+				(st.Gid == r.gid && mode&0o050 == 0o050)
 			if !canPass {
-				return fmt.Errorf("the pulumi user %s (uid %d) cannot reach %s: %s is mode %04o; make it searchable but not listable "+
-					"(chmod 0711 %s) and keep the bot's own files in it private (0600/0700), or move the Pulumi directories elsewhere",
+				return fmt.Errorf("the pulumi user %s (uid %d) cannot reach %s: %s is mode %04o; make it readable and searchable "+
+					"(chmod 0755 %s; the Pulumi CLI lists every directory above its project) and keep the bot's own files in it private (0600/0700)",
 					r.name, r.uid, dir, p, mode, p)
 			}
 		}

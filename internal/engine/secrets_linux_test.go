@@ -95,8 +95,9 @@ func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
 		base, exe, spec := helperLayout(t, tools, false)
 		spec.User = "65534:65534"
 		writeSecretFile(t, spec.SecretFile, 0)
-		// The documented layout: the data dir searchable but not listable, the bot's files in it private.
-		if err := os.Chmod(base, 0o711); err != nil {
+		// The documented layout: the data dir readable (the CLI lists the directories above its project),
+		// the bot's files in it private.
+		if err := os.Chmod(base, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		res := runSecretsHelper(t, exe, spec, nil)
@@ -104,13 +105,13 @@ func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
 	})
 }
 
-// helperLayout makes the helper's data dir (searchable, so another uid can reach what it must) and,
+// helperLayout makes the helper's data dir (readable above, so another uid can reach what it must) and,
 // with copy, copies the test binary and the toolchain where an unprivileged uid can run them.
 func helperLayout(t *testing.T, tools toolchain.Tools, copyBinaries bool) (string, string, helperSpec) {
 	t.Helper()
 	dir := t.TempDir()
 	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o711); err != nil {
+		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
