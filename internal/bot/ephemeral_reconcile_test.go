@@ -3,8 +3,10 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
@@ -60,6 +63,7 @@ type reconcileWorld struct {
 	jobs   *recordedJobs
 	svc    *ephemeral.Service
 	worker *ephemeral.PRWorker
+	router *command.Router
 	clock  *onceClock
 	inst   int64
 }
@@ -94,6 +98,8 @@ func newReconcileWorld(t *testing.T, extra string) *reconcileWorld {
 	w.svc = ephemeral.New(ephemeral.Options{Records: st, Leases: st, Jobs: w.jobs, GitHub: app, Engine: w.fake,
 		Sources: src, Configs: configcheck.New(app, log), Logger: log, Now: clock.Now})
 	w.worker = &ephemeral.PRWorker{Service: w.svc}
+	w.router = command.NewRouter(app, st, log, w.svc.Commands()...)
+	sim.SetCollaborator("acme/shop", "dev", "write")
 	return w
 }
 
@@ -312,5 +318,94 @@ func TestAFailedDestroyIsRetriedAfterAPause(t *testing.T) {
 		}
 		w.work(context.Background())
 		time.Sleep(100 * time.Millisecond) // the pause is real time
+	}
+}
+
+// comment writes body on pr and returns its issue_comment event, not yet processed.
+func (w *reconcileWorld) comment(pr int, author, body string) event.Event {
+	w.t.Helper()
+	id, err := w.sim.Comment("acme/shop", pr, author, body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, d := range w.sim.Deliveries() {
+		if d.Event == "issue_comment" && strings.Contains(string(d.Payload), fmt.Sprintf(`"id":%d,`, id)) {
+			return event.Event{Args: event.Args{Event: "issue_comment", Repo: "acme/shop", InstallationID: w.inst, PR: pr}, Payload: d.Payload}
+		}
+	}
+	w.t.Fatalf("no delivery for comment %d", id)
+	return event.Event{}
+}
+
+func (w *reconcileWorld) replies(pr int) []string {
+	var out []string
+	for _, c := range w.sim.Comments("acme/shop", pr) {
+		if strings.Contains(c.Body, "stagecoach:reply:") {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+// A writer reviews a fork at commit A and comments /deploy; the fork's author pushes B before the
+// bot processes the comment. B — code nobody with write access has seen — is not deployed, and the
+// reply says which commit to review.
+func TestAForkPushBetweenDeployAndItsProcessingIsNotDeployed(t *testing.T) {
+	t.Parallel()
+	w := newReconcileWorld(t, "")
+	pr, err := w.sim.OpenPR("acme/shop", githubsim.PROptions{Author: "eve", FromFork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(pr.Number)
+	w.work(context.Background())
+	approve := w.comment(pr.Number, "dev", "/deploy")
+	pushed, err := w.sim.PushToPR("acme/shop", pr.Number, map[string]string{"README.md": "evil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(pr.Number)
+	if err := w.router.Process(context.Background(), approve); err != nil {
+		t.Fatal(err)
+	}
+	w.work(context.Background())
+	if ups := w.ups(); len(ups) != 0 {
+		t.Fatalf("deployed %v although nobody approved %s; row %+v; replies %q", ups, pushed, w.env(pr.Number), w.replies(pr.Number))
+	}
+	if e := w.env(pr.Number); e.ApprovedSHA != "" {
+		t.Fatalf("approved %s", e.ApprovedSHA)
+	}
+	if r := w.replies(pr.Number); len(r) != 1 || !strings.Contains(r[0], "Not approved") || !strings.Contains(r[0], pushed[:7]) {
+		t.Fatalf("replies %q, want one refusal naming %s", r, pushed[:7])
+	}
+	// Approving the commit by name deploys exactly it.
+	if err := w.router.Process(context.Background(), w.comment(pr.Number, "dev", "/deploy "+pushed[:7])); err != nil {
+		t.Fatal(err)
+	}
+	w.work(context.Background())
+	if ups := w.ups(); len(ups) != 1 || ups[0] != pushed {
+		t.Fatalf("updates %v, want exactly %s", ups, pushed)
+	}
+}
+
+// A preview runs the program too: on a fork nobody approved, /preview runs nothing.
+func TestPreviewOnAnUnapprovedForkRunsNothing(t *testing.T) {
+	t.Parallel()
+	w := newReconcileWorld(t, "")
+	pr, err := w.sim.OpenPR("acme/shop", githubsim.PROptions{Author: "eve", FromFork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(pr.Number)
+	w.work(context.Background())
+	if err := w.router.Process(context.Background(), w.comment(pr.Number, "dev", "/preview")); err != nil {
+		t.Fatal(err)
+	}
+	w.work(context.Background())
+	if calls := w.fake.Calls(); len(calls) != 0 {
+		t.Fatalf("the engine ran %d operations on an unapproved fork: %+v", len(calls), calls[0].Kind)
+	}
+	if r := w.replies(pr.Number); len(r) != 1 || !strings.Contains(r[0], "Not previewed") {
+		t.Fatalf("replies %q", r)
 	}
 }

@@ -304,7 +304,9 @@ func TestPREnvironmentRules(t *testing.T) {
 		})
 		w.comment(pr.Number, "rita", "/deploy")
 		w.wait("the refusal", func() bool { return w.replied(pr.Number, "needs write access") })
-		w.comment(pr.Number, "dev", "/deploy")
+		// The writer names the commit reviewed: a plain /deploy in the same second as the push that
+		// opened the PR would not count it as seen.
+		w.comment(pr.Number, "dev", "/deploy "+pr.HeadSHA[:7])
 		w.wait("the approved deploy", func() bool { return w.statusIs(pr.Number, "ready", pr.HeadSHA[:7]) })
 		sha := w.push(pr.Number, map[string]string{"app/evil.txt": "x"})
 		w.wait("the new commit waiting", func() bool {
@@ -313,7 +315,7 @@ func TestPREnvironmentRules(t *testing.T) {
 		if e := w.env(pr.Number); e.DeployedSHA != pr.HeadSHA || e.DesiredSHA != pr.HeadSHA {
 			t.Fatalf("an unapproved fork commit was wanted or deployed: %+v", e)
 		}
-		w.comment(pr.Number, "dev", "/deploy")
+		w.comment(pr.Number, "dev", "/deploy "+sha[:7])
 		w.wait("the second approval", func() bool { return w.statusIs(pr.Number, "ready", "Commit "+sha[:7]+" is deployed") })
 		if !w.replied(pr.Number, "approved commit "+sha[:7]) {
 			t.Fatal("no approval answer")

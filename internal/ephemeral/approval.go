@@ -35,7 +35,9 @@ func forkApproval(e store.PREnvironment, head string, c command.Command) (string
 		}
 		return head, nil
 	}
-	if e.HeadSHA == head && !e.HeadAt.IsZero() && !c.CreatedAt.IsZero() && !e.HeadAt.After(c.CreatedAt) {
+	// Both times are GitHub's (the push's updated_at, the comment's created_at), to the second: a push
+	// in the same second as the comment is not taken as seen.
+	if e.HeadSHA == head && !e.HeadAt.IsZero() && !c.CreatedAt.IsZero() && e.HeadAt.Before(c.CreatedAt) {
 		return head, nil
 	}
 	return "", &refusal{fmt.Sprintf("Not approved: the head of this fork is now %s, which arrived after your comment or had not reached the bot when you wrote it. "+

@@ -23,6 +23,7 @@ func TestAForkApprovalBindsToTheHeadSeenBeforeTheComment(t *testing.T) {
 	}{
 		{name: "the head seen before the comment is approved", row: store.PREnvironment{HeadSHA: a, HeadAt: commented.Add(-time.Minute)}, head: a, want: a},
 		{name: "a push after the comment is not approved", row: store.PREnvironment{HeadSHA: b, HeadAt: commented.Add(time.Second)}, head: b, refused: "arrived after your comment"},
+		{name: "a push in the same second as the comment is not taken as seen", row: store.PREnvironment{HeadSHA: b, HeadAt: commented}, head: b, refused: "arrived after your comment"},
 		{name: "a push GitHub has but the bot has not seen is not approved", row: store.PREnvironment{HeadSHA: a, HeadAt: commented.Add(-time.Minute)}, head: b, refused: "bbbbbbb"},
 		{name: "an explicit SHA of the head is approved whenever it arrived", row: store.PREnvironment{HeadSHA: b, HeadAt: commented.Add(time.Hour)}, head: b, args: []string{"bbbbbbb"}, want: b},
 		{name: "an explicit SHA that is not the head is refused", row: store.PREnvironment{HeadSHA: b}, head: b, args: []string{"aaaaaaa"}, refused: "is not the head"},

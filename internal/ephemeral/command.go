@@ -35,12 +35,7 @@ func (s *Service) prState(ctx context.Context, c command.Command) (prFacts, erro
 	if err != nil {
 		return prFacts{}, fmt.Errorf("reading %s#%d: %w", c.Repo, c.PR, err)
 	}
-	f := prFacts{Open: pr.GetState() == "open", Draft: pr.GetDraft(), HeadSHA: pr.GetHead().GetSHA(),
-		Fork: pr.GetHead().GetRepo() == nil || pr.GetHead().GetRepo().GetFullName() != c.Repo}
-	for _, l := range pr.Labels {
-		f.Labels = append(f.Labels, l.GetName())
-	}
-	return f, nil
+	return factsOf(pr, c.Repo), nil
 }
 
 // commandConfig loads the config and answers when PR environments are off.
@@ -85,7 +80,7 @@ func (s *Service) deployCommand(ctx context.Context, c command.Command) error {
 			}
 			e.Fork, e.Keep, e.Paused = f.Fork, f.has(ec.Labels.Keep), false
 			if f.HeadSHA != e.HeadSHA {
-				e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
+				e.HeadSHA, e.HeadSeq, e.HeadAt = f.HeadSHA, e.HeadSeq+1, f.UpdatedAt
 			}
 			e.Want, e.DesiredSHA, e.DesiredSeq = store.WantDeploy, e.HeadSHA, e.HeadSeq
 			if e.FailedSeq >= e.DesiredSeq {
@@ -169,7 +164,7 @@ func (s *Service) previewCommand(ctx context.Context, c command.Command) error {
 	if _, err := c.Once(ctx, "preview", func(ctx context.Context) (string, error) {
 		_, err := s.o.Records.UpdatePREnvironment(ctx, c.Repo, c.PR, init, func(e *store.PREnvironment) error {
 			if f.HeadSHA != e.HeadSHA {
-				e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
+				e.HeadSHA, e.HeadSeq, e.HeadAt = f.HeadSHA, e.HeadSeq+1, f.UpdatedAt
 			}
 			e.Fork, e.PreviewWanted = f.Fork, true
 			return nil

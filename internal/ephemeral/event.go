@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/event"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
@@ -18,10 +21,11 @@ type prPayload struct {
 	Action      string `json:"action"`
 	Number      int    `json:"number"`
 	PullRequest struct {
-		State  string `json:"state"`
-		Draft  bool   `json:"draft"`
-		Merged bool   `json:"merged"`
-		Labels []struct {
+		State     string    `json:"state"`
+		Draft     bool      `json:"draft"`
+		UpdatedAt time.Time `json:"updated_at"`
+		Merged    bool      `json:"merged"`
+		Labels    []struct {
 			Name string `json:"name"`
 		} `json:"labels"`
 		Head struct {
@@ -40,6 +44,20 @@ type prFacts struct {
 	Fork    bool
 	HeadSHA string
 	Labels  []string
+	// UpdatedAt is GitHub's time of the PR's last change (for a push: when the head moved), on
+	// GitHub's clock, like a comment's created_at: a fork approval compares the two.
+	UpdatedAt time.Time
+}
+
+// factsOf reads the facts from a pull request as the REST API returns it.
+func factsOf(pr *github.PullRequest, repo string) prFacts {
+	f := prFacts{Open: pr.GetState() == "open", Draft: pr.GetDraft(), HeadSHA: pr.GetHead().GetSHA(),
+		Fork:      pr.GetHead().GetRepo() == nil || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), repo),
+		UpdatedAt: pr.GetUpdatedAt().Time}
+	for _, l := range pr.Labels {
+		f.Labels = append(f.Labels, l.GetName())
+	}
+	return f
 }
 
 func (f prFacts) has(label string) bool {
@@ -78,7 +96,8 @@ func (s *Service) PullRequest(ctx context.Context, e event.Event) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	f := prFacts{Open: p.PullRequest.State == "open", Draft: p.PullRequest.Draft, HeadSHA: p.PullRequest.Head.SHA}
+	f := prFacts{Open: p.PullRequest.State == "open", Draft: p.PullRequest.Draft, HeadSHA: p.PullRequest.Head.SHA,
+		UpdatedAt: p.PullRequest.UpdatedAt}
 	f.Fork = p.PullRequest.Head.Repo == nil || !strings.EqualFold(p.PullRequest.Head.Repo.FullName, e.Repo)
 	for _, l := range p.PullRequest.Labels {
 		f.Labels = append(f.Labels, l.Name)
@@ -102,7 +121,7 @@ func (s *Service) observe(ctx context.Context, cfg *repoconfig.Config, installat
 			e.Paused = false
 		}
 		if f.HeadSHA != "" && f.HeadSHA != e.HeadSHA {
-			e.HeadSHA, e.HeadSeq = f.HeadSHA, e.HeadSeq+1
+			e.HeadSHA, e.HeadSeq, e.HeadAt = f.HeadSHA, e.HeadSeq+1, f.UpdatedAt
 		}
 		if eligible(ec, f, *e) {
 			if e.DesiredSeq < e.HeadSeq || e.Want != store.WantDeploy {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -108,11 +107,7 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 	// A push whose webhook never came (the bot was down, the delivery failed): record the head
 	// GitHub has now, as the synchronize event would have.
 	if head := pr.GetHead().GetSHA(); head != "" && head != env.HeadSHA && env.Want != store.WantDestroy {
-		f := prFacts{Open: true, Draft: pr.GetDraft(), HeadSHA: head}
-		f.Fork = pr.GetHead().GetRepo() == nil || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), env.Repo)
-		for _, l := range pr.Labels {
-			f.Labels = append(f.Labels, l.GetName())
-		}
+		f := factsOf(pr, env.Repo)
 		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", head)
 		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, f, false)
 	}

@@ -202,7 +202,7 @@ func (s *Service) refreshHead(ctx context.Context, gh *github.Client, env store.
 	}
 	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
 		if head != e.HeadSHA {
-			e.HeadSHA, e.HeadSeq = head, e.HeadSeq+1
+			e.HeadSHA, e.HeadSeq, e.HeadAt = head, e.HeadSeq+1, pr.GetUpdatedAt().Time
 		}
 		if e.Fork && e.ApprovedSHA != head {
 			// The approved commit is no longer the head: keep what runs, deploy nothing new.

@@ -99,8 +99,9 @@ type PREnvironment struct {
 	// HeadSHA/HeadSeq are the PR's latest head and its push order.
 	HeadSHA string
 	HeadSeq int64
-	// HeadAt is when the bot first saw HeadSHA (set by UpdatePREnvironment when the head changes):
-	// a fork approval binds to the head seen before the approving comment was written.
+	// HeadAt is when HeadSHA became the head, on GitHub's clock where the caller knows it (the
+	// payload's updated_at), else when the bot saw it: a fork approval binds to a head that existed
+	// before the approving comment was written.
 	HeadAt time.Time
 	// CheckRunID is the check run of CheckSHA, and DeploymentSHA the commit of DeploymentID: a deploy
 	// taken up again after a crash finishes them instead of leaving them in progress beside new ones.
@@ -210,8 +211,8 @@ func (s *Store) UpdatePREnvironment(ctx context.Context, repo string, pr int, in
 		return e, err
 	}
 	e.UpdatedAt = s.now()
-	if e.HeadSHA != before {
-		e.HeadAt = e.UpdatedAt
+	if e.HeadSHA != before && e.HeadAt.IsZero() {
+		e.HeadAt = e.UpdatedAt // the caller knew no better time
 	}
 	if err := upsertPREnv(ctx, tx, e); err != nil {
 		return e, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)

@@ -147,6 +147,15 @@ func (s *Store) openSQLite(ctx context.Context, path string, create bool) error 
 		return fmt.Errorf("opening SQLite database %s: %w", path, err)
 	}
 	s.db, s.sqlitePath = db, path
+	if create {
+		// Only the bot reads its database, never a Pulumi program run as another user (see SECURITY.md).
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+				db.Close()
+				return fmt.Errorf("opening SQLite database: making %s private: %w", f, err)
+			}
+		}
+	}
 	return nil
 }
 

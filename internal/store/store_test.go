@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -340,5 +341,20 @@ func TestStackConfig(t *testing.T) {
 				t.Fatalf("repositories = %+v, %v", repos, err)
 			}
 		})
+	}
+}
+
+func TestTheSQLiteDatabaseIsPrivate(t *testing.T) {
+	t.Parallel()
+	o := storetest.SQLite(t)
+	storetest.Open(t, o)
+	for _, f := range []string{o.SQLitePath, o.SQLitePath + "-wal"} {
+		info, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v, want 0600", f, info.Mode().Perm())
+		}
 	}
 }
