@@ -214,6 +214,10 @@ func (b *Bot) AdminHandler() http.Handler { return b.admin }
 // Start starts the job workers and the HTTP server (and the admin server when
 // STAGECOACH_ADMIN_ADDR is set), and returns once they run.
 func (b *Bot) Start(ctx context.Context) error {
+	// A bot restarted on this machine resumes a killed one's work now, not a lease TTL later.
+	if err := lease.ReclaimDeadHere(ctx, b.store, liveLeases{b.store}, b.logger); err != nil {
+		b.logger.Warn("could not take back the leases of a stopped process; they expire by themselves", "error", err)
+	}
 	if err := b.queue.Start(ctx); err != nil {
 		return err
 	}
@@ -340,4 +344,19 @@ func (unconfigured) Installation(int64) *github.Client {
 
 func (unconfigured) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, githubapp.ErrNotConfigured
+}
+
+// liveLeases lists the store's live leases for lease.ReclaimDeadHere.
+type liveLeases struct{ st *store.Store }
+
+func (l liveLeases) LiveLeases(ctx context.Context) (map[string]string, error) {
+	ls, err := l.st.Leases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ls))
+	for _, x := range ls {
+		out[x.Key] = x.Holder
+	}
+	return out, nil
 }

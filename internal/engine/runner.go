@@ -7,8 +7,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,8 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/stagecoach/stagecoach/internal/lease"
 )
 
 // newCommandTimeout bounds the `pulumi version` check in New.
@@ -120,9 +120,6 @@ func New(cfg Config, leases Leases, logs LogStore, logger *slog.Logger, clock Cl
 	for k, v := range cfg.Env {
 		env[k] = v
 	}
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	host, _ := os.Hostname()
 	return &Runner{
 		cfg:      cfg,
 		cmd:      cmd,
@@ -133,7 +130,7 @@ func New(cfg Config, leases Leases, logs LogStore, logger *slog.Logger, clock Cl
 		log:      logger,
 		clock:    clock,
 		slots:    make(chan struct{}, cfg.MaxConcurrent),
-		id:       fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(id[:])),
+		id:       lease.Process(), // a restarted bot on this host takes a killed one's stack leases back at once
 		released: map[string]chan struct{}{},
 	}, nil
 }

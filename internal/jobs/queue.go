@@ -46,7 +46,7 @@ type Config struct {
 	// is over, a change no job was queued for) to new jobs. Every replica runs them at start and every
 	// ResumeInterval; they read the store only. Optional.
 	Resume []func(ctx context.Context, now time.Time) error
-	// ResumeInterval is how often Resume runs. Default 10s.
+	// ResumeInterval is how often Resume runs. Default 5s.
 	ResumeInterval time.Duration
 	// Now is the clock given to Resume. Default time.Now.
 	Now func() time.Time
@@ -116,7 +116,7 @@ func New(ins *Inserter, workers *river.Workers, cfg Config, logger *slog.Logger)
 		cfg.JobTimeout = 15 * time.Minute
 	}
 	if cfg.ResumeInterval <= 0 {
-		cfg.ResumeInterval = 10 * time.Second
+		cfg.ResumeInterval = 5 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -3,6 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,3 +197,55 @@ func TestKicksAreNotRepeatedWithinTheirInterval(t *testing.T) {
 		t.Fatal("kicks: wrong due decisions")
 	}
 }
+
+func TestDeadHereRecognisesStoppedProcessesOfThisHost(t *testing.T) {
+	t.Parallel()
+	me := lease.Process()
+	parts := strings.SplitN(me, "/", 3)
+	host, pid := parts[0], parts[1]
+	for _, tc := range []struct {
+		holder string
+		dead   bool
+	}{
+		{me + "/7", false},                                                                // this process
+		{host + "/" + pid + "/00000000/7", true},                                          // this pid, another incarnation (a restarted container)
+		{host + "/999999999/00000000/7", true},                                            // a pid that does not run
+		{host + "/1/00000000/7", false},                                                   // a live process (init)
+		{"another-host/999999999/00000000/7", false},                                      // another machine: its lease expires by TTL
+		{strings.SplitN(host, "@", 2)[0] + "@0123456789ab/" + pid + "/00000000/7", false}, // same host name, another pid namespace
+		{strings.SplitN(host, "@", 2)[0] + "/999999999/00000000/7", false},                // no place recorded
+		{"retry-pause#3", false},
+	} {
+		if got := lease.DeadHere(tc.holder); got != tc.dead {
+			t.Errorf("DeadHere(%q) = %v, want %v", tc.holder, got, tc.dead)
+		}
+	}
+}
+
+func TestReclaimDeadHereFreesOnlyDeadLocalHolders(t *testing.T) {
+	t.Parallel()
+	tables(t, func(t *testing.T, tb lease.Table) {
+		ctx := context.Background()
+		host := strings.SplitN(lease.Process(), "/", 2)[0]
+		dead, live := host+"/999999999/00000000/1", lease.Process()+"/1"
+		for key, holder := range map[string]string{"a": dead, "b": live} {
+			if ok, err := tb.TryAcquire(ctx, key, holder, time.Minute); err != nil || !ok {
+				t.Fatal(err)
+			}
+		}
+		lister := listFunc(func(context.Context) (map[string]string, error) { return map[string]string{"a": dead, "b": live}, nil })
+		if err := lease.ReclaimDeadHere(ctx, tb, lister, nil); err != nil {
+			t.Fatal(err)
+		}
+		if free, _ := lease.Free(ctx, tb, "a"); !free {
+			t.Fatal("the dead process's lease was not taken back")
+		}
+		if free, _ := lease.Free(ctx, tb, "b"); free {
+			t.Fatal("a live holder's lease was taken")
+		}
+	})
+}
+
+type listFunc func(context.Context) (map[string]string, error)
+
+func (f listFunc) LiveLeases(ctx context.Context) (map[string]string, error) { return f(ctx) }

@@ -13,6 +13,7 @@ package lease
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ import (
 
 // DefaultTTL is how long a lease outlives a holder that stopped renewing it (a killed process).
 // It is renewed every third of it, so a live holder never loses it to a slow database round trip.
-const DefaultTTL = 30 * time.Second
+const DefaultTTL = 15 * time.Second
 
 // ErrLost is the cause of a holder's context when its lease could not be renewed for a whole TTL or
 // went to another holder: the work must stop, someone else may be doing it now.
@@ -44,16 +45,82 @@ type Table interface {
 	LeaseHolder(ctx context.Context, key string) (holder string, live bool, err error)
 }
 
-// process names this process in holder strings: host, pid and a random part, so two processes
-// never share a holder even when a pid is reused.
+// process names this process in holder strings: where it runs, its pid and a random part, so two
+// processes never share a holder even when a pid is reused (a container's pid 1).
 var process = func() string {
-	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+	return fmt.Sprintf("%s/%d/%s", here(), os.Getpid(), hex.EncodeToString(b))
 }()
 
+// here names the space in which this process's pid means something: the host name and, on Linux,
+// the boot and the pid namespace. Two containers given the same host name, each with its own pid 1,
+// are different places, so neither ever takes the other's leases for a dead process's. Where the
+// namespace cannot be read, here is the bare host name and DeadHere never answers yes.
+func here() string {
+	host, _ := os.Hostname()
+	boot, err1 := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, err2 := os.Readlink("/proc/self/ns/pid")
+	if err1 != nil || err2 != nil {
+		return host
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(string(boot)) + " " + ns))
+	return host + "@" + hex.EncodeToString(sum[:6])
+}
+
+// Process is this process's part of every holder name: "host@place/pid/random". The engine names its
+// stack-lease holders with it too, so DeadHere recognises them.
+func Process() string { return process }
+
+// DeadHere reports whether holder names a process in this place (host, boot and pid namespace; see
+// here) that no longer runs: its pid is
+// gone, or it is this process's pid with another random part (a restarted container, whose pid is 1
+// again). A bot restarted on the same machine takes such leases back at once instead of waiting a
+// TTL; leases of other hosts, and of live processes, are left to expire.
+func DeadHere(holder string) bool {
+	parts := strings.SplitN(holder, "/", 4)
+	me := strings.SplitN(process, "/", 3)
+	if len(parts) < 3 || parts[0] != me[0] || !strings.Contains(me[0], "@") {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return parts[2] != me[2]
+	}
+	return !alive(pid)
+}
+
 var seq atomic.Int64
+
+// Lister lists live leases; *store.Store satisfies it through a small adapter in the wiring.
+type Lister interface {
+	LiveLeases(ctx context.Context) (map[string]string, error) // key → holder
+}
+
+// ReclaimDeadHere releases every lease held by a process of this host that no longer runs (see
+// DeadHere). The bot calls it when it starts, before it takes any lease, so a restart resumes the
+// killed process's work within seconds.
+func ReclaimDeadHere(ctx context.Context, t Table, l Lister, log *slog.Logger) error {
+	leases, err := l.LiveLeases(ctx)
+	if err != nil {
+		return err
+	}
+	for key, holder := range leases {
+		if !DeadHere(holder) {
+			continue
+		}
+		if err := t.Release(ctx, key, holder); err != nil {
+			return err
+		}
+		if log != nil {
+			log.Info("took back a lease of a process that no longer runs", "lease", key, "holder", holder)
+		}
+	}
+	return nil
+}
 
 // NewHolder returns a holder name unique to this call in this process.
 func NewHolder() string { return process + "/" + strconv.FormatInt(seq.Add(1), 10) }

@@ -1,4 +1,4 @@
-package bot_test
+package longop_test
 
 import (
 	"context"
@@ -21,6 +21,11 @@ import (
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
+)
+
+const (
+	secret = "webhook-secret"
+	repo   = "acme/shop"
 )
 
 // slowPulumi writes a wrapper around the real pulumi CLI that sleeps upDelay before `up` and
