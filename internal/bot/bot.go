@@ -149,7 +149,7 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	// Features, and who acts on each event, in order.
 	check := configcheck.New(installations, log)
 	deps := featureDeps{store: st, jobs: inserter, github: installations, engine: runner, source: fetcher,
-		configs: check, logger: log, now: o.Now, publicURL: cfg.HTTP.PublicURL, registry: b.registry}
+		configs: check, logger: log, now: o.Now, publicURL: cfg.HTTP.LogLinkBase(), registry: b.registry}
 	steps := map[string][]event.Step{"pull_request": {{Name: "configcheck", Processor: check}}}
 	workers := river.NewWorkers()
 	var specs []command.Spec

@@ -51,6 +51,16 @@ type HTTP struct {
 	WebhookMaxConcurrent int
 }
 
+// LogLinkBase is the base URL that comments, check runs and deployment statuses link operation logs
+// under: PublicURL while Addr serves /logs/{id} to the public (PublicLogs, no AdminAddr), else "" (no
+// links: a link that answers 404 to everyone who clicks it helps nobody).
+func (h HTTP) LogLinkBase() string {
+	if !h.PublicLogs || h.AdminAddr != "" {
+		return ""
+	}
+	return h.PublicURL
+}
+
 // Store configures the state database.
 type Store struct {
 	// DataDir holds the SQLite database, the Pulumi file backend and work directories. Default "./.stagecoach".

@@ -25,6 +25,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/lease"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -86,7 +87,7 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock of TTLs. Default time.Now.
 	Now func() time.Time
-	// PublicURL is the bot's base URL for log links; "" links to nothing.
+	// PublicURL is the base URL for log links (config.HTTP.LogLinkBase); "" links to nothing.
 	PublicURL string
 	// Registry receives the feature's metrics. Default: none.
 	Registry prometheus.Registerer
@@ -145,12 +146,7 @@ func (s *Service) enqueue(ctx context.Context, repo string, pr int, installation
 }
 
 // logURL links to an operation log, "" without a public URL or log.
-func (s *Service) logURL(logID string) string {
-	if s.o.PublicURL == "" || logID == "" {
-		return ""
-	}
-	return strings.TrimRight(s.o.PublicURL, "/") + "/logs/" + logID
-}
+func (s *Service) logURL(logID string) string { return render.LogLink(s.o.PublicURL, logID) }
 
 func splitRepo(full string) (string, string) {
 	owner, name, _ := strings.Cut(full, "/")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/lease"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -84,7 +85,7 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock of every gate. Default time.Now.
 	Now func() time.Time
-	// PublicURL is the bot's base URL for log links; "" links to nothing.
+	// PublicURL is the base URL for log links (config.HTTP.LogLinkBase); "" links to nothing.
 	PublicURL string
 	// HistoryLimit is how many promotions /history lists. Default 10.
 	HistoryLimit int
@@ -221,12 +222,7 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 }
 
 // logURL links to an operation log, "" without a public URL or log.
-func (s *Service) logURL(logID string) string {
-	if s.o.PublicURL == "" || logID == "" {
-		return ""
-	}
-	return strings.TrimRight(s.o.PublicURL, "/") + "/logs/" + logID
-}
+func (s *Service) logURL(logID string) string { return render.LogLink(s.o.PublicURL, logID) }
 
 func splitRepo(repo string) (string, string) {
 	owner, name, _ := strings.Cut(repo, "/")

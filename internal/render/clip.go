@@ -1,6 +1,10 @@
 package render
 
-import "unicode/utf8"
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
 
 // Clip shortens s to at most n characters (runes), ending in "…" when it had to cut. It is the one
 // helper for GitHub's field limits (a deployment status's 140-character description, a reply's
@@ -18,3 +22,11 @@ func Clip(s string, n int) string {
 
 // ShortSHA is a commit's usual seven-character abbreviation.
 func ShortSHA(sha string) string { return sha[:min(7, len(sha))] }
+
+// LogLink links to operation log id under base (the bot's public URL), "" when either is empty.
+func LogLink(base, id string) string {
+	if base == "" || id == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + "/logs/" + url.PathEscape(id)
+}

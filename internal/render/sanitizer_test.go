@@ -127,3 +127,17 @@ func TestSanitizerLink(t *testing.T) {
 		})
 	}
 }
+
+func TestLogLink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ base, id, want string }{
+		{"https://bot.example/", "42", "https://bot.example/logs/42"},
+		{"https://bot.example", "a b", "https://bot.example/logs/a%20b"},
+		{"", "42", ""},
+		{"https://bot.example", "", ""},
+	} {
+		if got := LogLink(tc.base, tc.id); got != tc.want {
+			t.Errorf("LogLink(%q, %q) = %q, want %q", tc.base, tc.id, got, tc.want)
+		}
+	}
+}
