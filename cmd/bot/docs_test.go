@@ -62,7 +62,7 @@ func TestREADME(t *testing.T) {
 func TestCIRunsTheREADMETestCommand(t *testing.T) {
 	t.Parallel()
 	doc := readme(t)
-	m := regexp.MustCompile("(?m)^(go vet [^#\\n]*?)\\s*#").FindStringSubmatch(doc)
+	m := regexp.MustCompile(`(?m)^(go vet [^#\n]*?)\s*#`).FindStringSubmatch(doc)
 	if m == nil {
 		t.Fatal("the README's quick start has no test command")
 	}

@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fn := seedFunction{getenv: getenv, client: &http.Client{Timeout: 10 * time.Second}, logger: logger}
 		// The next-invocation request blocks until work arrives: no client timeout.
 		err := lambdaRuntime{api: api, client: &http.Client{}, logger: logger}.serve(ctx, fn.handle)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) {
 			logger.Error("lambda runtime stopped", "error", err)
 			return 1
 		}

@@ -75,15 +75,14 @@ func berlin(t *testing.T, s string) time.Time {
 // scheduleWorld is a simulated repo with a deployed dev stack, and bots that can be started on it.
 type scheduleWorld struct {
 	*world
-	tools    toolchain.Tools
-	dataDir  string
-	db       store.Options
-	clock    *clock
-	headSHA  string
-	inst     int64
-	backend  string
-	passphr  string
-	outputsR *engine.Runner
+	tools   toolchain.Tools
+	dataDir string
+	db      store.Options
+	clock   *clock
+	headSHA string
+	inst    int64
+	backend string
+	passphr string
 }
 
 func newScheduleWorld(t *testing.T, db store.Options) *scheduleWorld {

@@ -56,7 +56,7 @@ func TestCrashSQLite(t *testing.T) {
 		for i := range n {
 			p := slot[i]
 			switch {
-			case p == nil || p.abandoned:
+			case p == nil || p.abandoned || p.merged:
 				acts[i] = actOpen
 			case !p.wantReady:
 				acts[i] = []action{actOpen, actReopen}[w.rng.IntN(2)]

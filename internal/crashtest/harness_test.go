@@ -398,6 +398,8 @@ type pull struct {
 	commands []command
 	// abandoned PRs failed to recover; later trials leave them alone.
 	abandoned bool
+	// merged PRs were closed by merging: they cannot be reopened, so their slot opens a new PR.
+	merged bool
 }
 
 type command struct {
@@ -533,7 +535,8 @@ func (w *world) push(p *pull) {
 
 func (w *world) close(p *pull) {
 	w.t.Helper()
-	if err := w.sim.ClosePR(repoName, p.number, w.rng.IntN(2) == 0); err != nil {
+	p.merged = w.rng.IntN(2) == 0
+	if err := w.sim.ClosePR(repoName, p.number, p.merged); err != nil {
 		w.t.Fatal(err)
 	}
 	p.wantReady = false

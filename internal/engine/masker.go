@@ -29,10 +29,18 @@ type masker struct {
 // pathName is a directory and what it is called in text users see ("" strips it).
 type pathName struct{ dir, name string }
 
+// pathSeparators are the characters a directory may end in: "/" and, on Windows, "\\".
+var pathSeparators = func() string {
+	if filepath.Separator == '/' {
+		return "/"
+	}
+	return "/" + string(filepath.Separator)
+}()
+
 // addPath makes mask replace dir with name: "dir/x" becomes "name/x" ("x" when name is empty) and
 // dir alone becomes name ("." when empty). Longer directories are replaced first.
 func (m *masker) addPath(dir, name string) {
-	dir = strings.TrimRight(dir, "/"+string(filepath.Separator))
+	dir = strings.TrimRight(dir, pathSeparators)
 	if len(dir) < 2 {
 		return
 	}

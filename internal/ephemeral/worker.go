@@ -273,7 +273,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	if err != nil {
 		return err
 	}
-	s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // progress only; the final update reports errors
+	_ = s.updateComment(ctx, gh, cfg, env, nil) // progress only; the final update reports errors
 	check := s.startCheck(ctx, gh, env, sha)
 	fail := func(res engine.Result, reason string) error {
 		s.metrics.observe("deploy", false)
@@ -321,7 +321,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 		return err
 	}
 	s.deploymentStatus(ctx, gh, env, "in_progress", "deploying "+render.ShortSHA(sha))
-	s.updateComment(ctx, gh, cfg, env, &prev) //nolint:errcheck // progress only
+	_ = s.updateComment(ctx, gh, cfg, env, &prev) // progress only
 	res, err := s.o.Engine.Up(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -420,7 +420,7 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 			return err
 		}
 		if cfg != nil {
-			s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // progress only
+			_ = s.updateComment(ctx, gh, cfg, env, nil) // progress only
 		}
 		if s.o.Engine == nil {
 			return errNoEngine
@@ -436,7 +436,7 @@ func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PRE
 				_, reason := opFailure(res, err)
 				env, serr := s.set(ctx, env, func(e *store.PREnvironment) { e.LastError = "destroy failed, retrying: " + reason })
 				if serr == nil && cfg != nil {
-					s.updateComment(ctx, gh, cfg, env, nil) //nolint:errcheck // the retry matters more
+					_ = s.updateComment(ctx, gh, cfg, env, nil) // the retry matters more
 				}
 				return fmt.Errorf("destroying %s: %s", env.Stack, reason)
 			}

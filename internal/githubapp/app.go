@@ -42,10 +42,9 @@ type App struct {
 	apps   *ghinstallation.AppsTransport
 	logger *slog.Logger
 
-	mu    sync.Mutex
-	inst  map[int64]*github.Client // one client, and so one cached token, per installation
-	slug  string
-	slugE error
+	mu   sync.Mutex
+	inst map[int64]*github.Client // one client, and so one cached token, per installation
+	slug string
 }
 
 // ParsePrivateKey checks that pem holds an RSA private key GitHub can verify JWTs with.

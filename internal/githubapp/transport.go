@@ -62,7 +62,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // draining to reuse the connection
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // draining to reuse the connection
 			resp.Body.Close()
 		}
 		if t.OnRetry != nil {

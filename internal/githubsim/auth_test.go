@@ -114,7 +114,7 @@ func TestGhinstallationTokenFlow(t *testing.T) {
 			t.Fatalf("FindRepositoryInstallation = %+v, %v", found, err)
 		}
 		tok, _, err := app.Apps.CreateInstallationToken(ctx, inst, nil)
-		if err != nil || len(tok.GetToken()) != 40 || tok.GetExpiresAt().Sub(time.Now()) < 59*time.Minute {
+		if err != nil || len(tok.GetToken()) != 40 || time.Until(tok.GetExpiresAt().Time) < 59*time.Minute {
 			t.Fatalf("CreateInstallationToken = %+v, %v", tok, err)
 		}
 	})

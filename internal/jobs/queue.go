@@ -229,7 +229,7 @@ func (q *Inserter) EnqueueDelivery(ctx context.Context, d store.Delivery, args r
 	if err != nil {
 		return false, fmt.Errorf("enqueueing delivery %s: %w", d.ID, err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	fresh, err := q.store.InsertDeliveryTx(ctx, tx, d)
 	if err != nil || !fresh {
 		return false, err

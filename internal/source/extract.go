@@ -121,7 +121,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 			return fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
 		return nil
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA appears in old archives.
+	case tar.TypeReg: // archive/tar reports old archives' TypeRegA ('\x00') as TypeReg
 		return x.file(hdr, rel, dst, r)
 	case tar.TypeSymlink:
 		if hdr.Linkname == "" || strings.ContainsRune(hdr.Linkname, 0) {

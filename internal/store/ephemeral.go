@@ -190,7 +190,7 @@ func (s *Store) UpdatePREnvironment(ctx context.Context, repo string, pr int, in
 	if err != nil {
 		return PREnvironment{}, fmt.Errorf("updating the PR environment %s#%d: %w", repo, pr, err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	// On Postgres the row is locked until commit, so concurrent updates of one PR (a webhook and a
 	// worker) apply one after the other; SQLite's write transactions are serialised already.
 	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`+s.forUpdate(), repo, pr))
@@ -264,7 +264,7 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	e, err := scanPREnv(tx.QueryRowContext(ctx, `SELECT `+prEnvColumns+` FROM stagecoach_pr_env WHERE repo = $1 AND pr = $2`+s.forUpdate(), repo, pr))
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)

@@ -133,7 +133,7 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM stagecoach_migration WHERE version = $1`, m.version).Scan(&n); err != nil {
 		return err

@@ -70,7 +70,7 @@ func (s *Store) SetStackConfig(ctx context.Context, repo, stack string, values m
 	if err != nil {
 		return fmt.Errorf("setting the bot's config of %s in %s: %w", stack, repo, err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	for k, v := range values {
 		if v == "" {
 			_, err = tx.ExecContext(ctx, `DELETE FROM stagecoach_stack_config WHERE repo = $1 AND stack = $2 AND key = $3`, repo, stack, k)

@@ -231,7 +231,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := lock.Lock(); err != nil {
 			return fmt.Errorf("migrating: taking the migration lock: %w", err)
 		}
-		defer lock.Unlock() //nolint:errcheck // closing the file releases it too
+		defer func() { _ = lock.Unlock() }() // closing the file releases it too
 		m, err := rivermigrate.New(riversqlite.New(s.db), &rivermigrate.Config{Logger: s.logger})
 		if err != nil {
 			return fmt.Errorf("migrating River: %w", err)
