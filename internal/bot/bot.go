@@ -65,6 +65,8 @@ type Bot struct {
 	admin http.Handler
 	// engineErr says why the Pulumi engine is not available; nil when it is.
 	engineErr error
+	// steps is who acts on each GitHub event, in order (see EventSteps).
+	steps map[string][]event.Step
 
 	mu            sync.Mutex
 	server        *http.Server
@@ -175,6 +177,7 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	}
 	steps["issue_comment"] = append(steps["issue_comment"], event.Step{Name: "command", Processor: command.NewRouter(installations, st, log, specs...)})
 
+	b.steps = steps
 	events := &event.Worker{Deliveries: st, Leases: st, Steps: steps, Logger: log}
 	river.AddWorker(workers, events)
 	river.AddWorker(workers, &jobs.CleanupWorker{Store: st, Retention: cfg.Jobs.RetentionPeriod, LogRetention: cfg.Jobs.LogRetention, Now: o.Now})
@@ -344,6 +347,18 @@ func (unconfigured) Installation(int64) *github.Client {
 
 func (unconfigured) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, githubapp.ErrNotConfigured
+}
+
+// EventSteps names, for each GitHub event the bot acts on, the processors that act on it in order:
+// the routing DEVELOPERS.md's event table describes.
+func (b *Bot) EventSteps() map[string][]string {
+	out := make(map[string][]string, len(b.steps))
+	for ev, steps := range b.steps {
+		for _, s := range steps {
+			out[ev] = append(out[ev], s.Name)
+		}
+	}
+	return out
 }
 
 // liveLeases lists the store's live leases for lease.ReclaimDeadHere.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -350,4 +351,39 @@ func listen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
+}
+
+// DEVELOPERS.md's event table names, for each event, the processors that act on it in order; it
+// must say what bot.New wires, or a newcomer learns the wrong routing.
+func TestDevelopersEventTableMatchesTheWiring(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.newBot(t, t.TempDir(), "", "", "docs")
+	doc, err := os.ReadFile("../../DEVELOPERS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(doc)
+	start := strings.Index(section, "## Events: who acts on each")
+	if start < 0 {
+		t.Fatal(`DEVELOPERS.md has no "## Events: who acts on each" section`)
+	}
+	section = section[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	table := map[string][]string{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		ev := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		for _, p := range strings.Split(cells[2], ",") {
+			table[ev] = append(table[ev], strings.TrimSpace(p))
+		}
+	}
+	if got := b.EventSteps(); !reflect.DeepEqual(table, got) {
+		t.Fatalf("DEVELOPERS.md's event table says\n  %v\nbut the bot wires\n  %v", table, got)
+	}
 }
