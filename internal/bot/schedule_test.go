@@ -2,8 +2,11 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +26,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/schedule"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
@@ -462,33 +466,47 @@ func TestScheduleTwoReplicasApplyOnce(t *testing.T) {
 	waitUntil := func(what string, cond func() bool) {
 		t.Helper()
 		timeout := time.After(3 * time.Minute)
+		poll := time.NewTicker(500 * time.Millisecond) // also re-checks between job events
+		defer poll.Stop()
 		for !cond() {
 			select {
 			case <-changed:
+			case <-poll.C:
 			case <-timeout:
 				t.Fatalf("timed out waiting for %s", what)
 			}
 		}
 	}
-	// Both replicas reconcile, more than once.
+	asleep := func() (store.SleepState, bool) {
+		st, err := bots[0].Store().SleepState(ctx, "acme/shop", "dev", "dev")
+		return st, err == nil && st.State == "asleep"
+	}
+	updates0 := w.succeededUpdates(t, "dev")
+	// Both replicas reconcile, more than once. A transition job that finds the other replica's
+	// transition holding the stack ends at once, so the test waits for the effect, not for a job.
 	for _, b := range bots {
 		if _, err := b.Queue().Insert(ctx, schedule.TickArgs{Repo: "acme/shop"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitUntil("the transition", func() bool { return count((schedule.TransitionArgs{}).Kind()) >= 1 })
+	waitUntil("dev asleep", func() bool { _, ok := asleep(); return ok })
+	first, _ := asleep()
 	ticks := count((schedule.TickArgs{}).Kind())
 	for _, b := range bots {
 		if _, err := b.Queue().Insert(ctx, schedule.TickArgs{Repo: "acme/shop"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitUntil("ticks after the transition", func() bool { return count((schedule.TickArgs{}).Kind()) >= ticks+1 })
-	if n := count((schedule.TransitionArgs{}).Kind()); n != 1 {
-		t.Fatalf("%d transitions ran, want exactly 1", n)
+	waitUntil("ticks after the transition", func() bool { return count((schedule.TickArgs{}).Kind()) >= ticks+2 })
+	waitUntil("no transition running", func() bool {
+		free, err := lease.Free(ctx, bots[0].Store(), "schedule:acme/shop/dev")
+		return err == nil && free
+	})
+	if st, ok := asleep(); !ok || !st.ChangedAt.Equal(first.ChangedAt) {
+		t.Fatalf("state %+v after more ticks, want asleep since %s (applied once)", st, first.ChangedAt)
 	}
-	if st, _ := bots[0].Store().SleepState(ctx, "acme/shop", "dev", "dev"); st.State != "asleep" {
-		t.Fatalf("state = %+v", st)
+	if n := w.succeededUpdates(t, "dev") - updates0; n != 1 {
+		t.Fatalf("%d updates of dev, want exactly 1", n)
 	}
 }
 
@@ -497,4 +515,35 @@ func testLogger(replica string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", replica)
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// succeededUpdates counts the successful `pulumi up` runs in stack's history in the file backend.
+func (w *scheduleWorld) succeededUpdates(t *testing.T, stack string) int {
+	t.Helper()
+	n := 0
+	root := filepath.Join(w.dataDir, "state", ".pulumi", "history")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(filepath.Dir(p)) != stack || !strings.HasSuffix(p, ".history.json") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var h struct {
+			Kind   string `json:"kind"`
+			Result string `json:"result"`
+		}
+		if err := json.Unmarshal(b, &h); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if h.Kind == "update" && h.Result == "succeeded" {
+			n++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return n
 }
