@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 )
 
 // freshDatabase creates a database of its own on STAGECOACH_TEST_DATABASE_URL's server, dropped at
@@ -25,10 +26,7 @@ func freshDatabase(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("STAGECOACH_TEST_DATABASE_URL")
 	if base == "" {
-		if os.Getenv("STAGECOACH_REQUIRE_TOOLS") != "" {
-			t.Fatal("Postgres is required (STAGECOACH_REQUIRE_TOOLS is set) but STAGECOACH_TEST_DATABASE_URL is empty")
-		}
-		t.Skip("Postgres tests are off: set STAGECOACH_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		testenv.SkipOrFail(t, "Postgres tests are off: set STAGECOACH_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
@@ -224,10 +222,7 @@ type privatePostgres struct {
 
 func startPrivatePostgres(t *testing.T) *privatePostgres {
 	t.Helper()
-	fail := t.Skipf
-	if os.Getenv("STAGECOACH_REQUIRE_TOOLS") != "" {
-		fail = t.Fatalf
-	}
+	fail := func(format string, args ...any) { testenv.SkipOrFail(t, format, args...) }
 	initdbs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(initdbs) == 0 {
 		fail("no Postgres server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql)")

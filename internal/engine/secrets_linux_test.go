@@ -20,6 +20,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -87,10 +88,7 @@ func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
 	t.Run("as the pulumi user", func(t *testing.T) {
 		t.Parallel()
 		if os.Geteuid() != 0 {
-			if os.Getenv("STAGECOACH_REQUIRE_TOOLS") != "" {
-				t.Fatal("running Pulumi as another user needs root, and STAGECOACH_REQUIRE_TOOLS is set: run the tests as root")
-			}
-			t.Skip("running Pulumi as another user needs root")
+			testenv.SkipOrFail(t, "running Pulumi as another user needs root: run the tests as root")
 		}
 		base, exe, spec := helperLayout(t, tools, false)
 		spec.User = "65534:65534"

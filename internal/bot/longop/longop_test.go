@@ -20,6 +20,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/ephemeral"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -69,10 +70,7 @@ func requirePulumi(t *testing.T) toolchain.Tools {
 	t.Helper()
 	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
 	if err != nil {
-		if os.Getenv("STAGECOACH_REQUIRE_TOOLS") != "" {
-			t.Fatalf("the Pulumi CLI is required (STAGECOACH_REQUIRE_TOOLS is set) but not installed: %v; run `bot toolchain install`", err)
-		}
-		t.Skipf("the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
+		testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
 	}
 	return tools
 }
