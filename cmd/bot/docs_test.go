@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -34,6 +35,39 @@ func TestREADME(t *testing.T) {
 			}
 			if s.Default != "" && !strings.Contains(m[1], s.Default) {
 				t.Errorf("README gives %s the default %q, the code %q", s.Env, strings.TrimSpace(m[1]), s.Default)
+			}
+		}
+	})
+
+	t.Run("the configuration reference gives each setting's flag and the commands that read it", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		for _, s := range config.Settings() {
+			row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(s.Env) + "` \\|.*\\| ([^|]*) \\| ([^|]*) \\|$")
+			m := row.FindStringSubmatch(doc)
+			if m == nil {
+				t.Errorf("README's row of %s lacks the flag and read-by columns", s.Env)
+				continue
+			}
+			flag := "–"
+			if s.Flag {
+				flag = "`--" + s.FlagName() + "`"
+			}
+			if m[1] != flag {
+				t.Errorf("README gives %s the flag %s, the code %s", s.Env, m[1], flag)
+			}
+			if want := strings.Join(s.Commands, ", "); m[2] != want {
+				t.Errorf("README says %s is read by %q, the code %q", s.Env, m[2], want)
+			}
+		}
+	})
+
+	t.Run("the exit codes are documented", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		for _, code := range []int{exitOK, exitProblems, exitUsage} {
+			if !regexp.MustCompile(fmt.Sprintf("(?m)^\\| %d \\| ", code)).MatchString(doc) {
+				t.Errorf("README's exit code table lacks %d", code)
 			}
 		}
 	})
