@@ -10,15 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/doctor"
-	"github.com/stagecoach/stagecoach/internal/githubsim"
-	"github.com/stagecoach/stagecoach/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -307,31 +304,7 @@ func TestOutputFormats(t *testing.T) {
 // reported as an error and the exit is 1, and the others are still printed.
 func TestScheduleLoadErrors(t *testing.T) {
 	t.Parallel()
-	sim, err := githubsim.New(githubsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst := sim.AddInstallation("acme")
-	if _, err := sim.CreateRepo("acme", "shop", map[string]string{".stagecoach.yaml": scheduleConfig}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.CreateRepo("acme", "broken", map[string]string{".stagecoach.yaml": "version: 1\nschedules: [\n"}); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "stagecoach.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, repo := range []string{"acme/broken", "acme/shop"} {
-		if err := st.TouchRepository(context.Background(), repo, inst); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Close()
-	env := map[string]string{"STAGECOACH_DATA_DIR": dir, "STAGECOACH_GITHUB_APP_ID": strconv.FormatInt(sim.AppID(), 10),
-		"STAGECOACH_GITHUB_PRIVATE_KEY": string(sim.AppPrivateKeyPEM()), "STAGECOACH_GITHUB_API_URL": sim.URL()}
+	env := servingRepos(t, map[string]string{"shop": scheduleConfig, "broken": "version: 1\nschedules: [\n"}, nil)
 
 	t.Run("table", func(t *testing.T) {
 		t.Parallel()
