@@ -154,6 +154,7 @@ func TestExitCodes(t *testing.T) {
 		{args: []string{"config", "validate", invalid, "-o", "json"}, want: exitProblems},
 		{args: []string{"config", "validate", filepath.Join(dir, "missing.yaml")}, want: exitProblems},
 		{args: []string{"schedule", invalid}, want: exitProblems},
+		{args: []string{"schedule", "--", "-o"}, want: exitProblems}, // after --, "-o" is a FILE, which does not exist
 		{args: []string{"doctor"}, env: doctorEnv, want: exitProblems},
 		{args: []string{"doctor", "-o", "json"}, env: doctorEnv, want: exitProblems},
 		{args: []string{"serve", "--data-dir", dir}, want: exitProblems}, // no webhook secret
@@ -282,10 +283,10 @@ func TestOutputFormats(t *testing.T) {
 		assertGolden(t, "doctor.json.golden", out.String())
 	})
 
-	t.Run("doctor -o json prints every check and exits 1 on a failed one", func(t *testing.T) {
+	t.Run("doctor -o json prints every check, a setting that does not parse among them, and exits 1", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		out, err := runCmd(t, map[string]string{"STAGECOACH_DATA_DIR": dir, "STAGECOACH_GITHUB_API_URL": "http://127.0.0.1:1/"},
+		out, err := runCmd(t, map[string]string{"STAGECOACH_DATA_DIR": dir, "STAGECOACH_GITHUB_API_URL": "http://127.0.0.1:1/", "STAGECOACH_WORKERS": "many"},
 			"doctor", "-o", "json", "--pulumi-command", filepath.Join(dir, "no-pulumi"))
 		if !errors.Is(err, errReported) {
 			t.Fatalf("err = %v", err)
@@ -294,7 +295,8 @@ func TestOutputFormats(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, out)
 		}
-		if rep.OK || len(rep.Checks) == 0 || rep.Checks[1].Name != "Pulumi CLI" || rep.Checks[1].Status != "fail" || rep.Checks[1].Fix == "" {
+		if rep.OK || len(rep.Checks) < 2 || rep.Checks[1].Name != "Pulumi CLI" || rep.Checks[1].Status != "fail" || rep.Checks[1].Fix == "" ||
+			rep.Checks[0].Name != "settings" || rep.Checks[0].Status != "fail" || !strings.Contains(rep.Checks[0].Detail, "STAGECOACH_WORKERS") {
 			t.Fatalf("report: %+v", rep)
 		}
 	})

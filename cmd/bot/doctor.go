@@ -25,14 +25,14 @@ func doctorCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err := c.maxArgs(0); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(c.getenv(getenv))
-	if err != nil {
-		return err
-	}
+	// A value that does not parse fails the settings check; the other checks run on the rest.
+	cfg, loadErr := config.Load(c.getenv(getenv))
 	tc := toolchain.Options{Command: cfg.Pulumi.Command}
 	checks := []doctor.Check{
 		{Name: "settings", Required: true, Fix: "fix the variables named above (see `bot --help`)",
-			Run: func(context.Context) (string, error) { return "all settings parse", cfg.Validate() }},
+			Run: func(context.Context) (string, error) {
+				return "all settings parse", errors.Join(loadErr, cfg.Validate())
+			}},
 		doctor.PulumiCLI(tc),
 		doctor.LanguageHosts(tc),
 		doctor.Backend(cfg.Pulumi.BackendURL),
