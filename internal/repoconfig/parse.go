@@ -334,7 +334,7 @@ func (d *decoder) schedules(n *yaml.Node, at string) []Schedule {
 		}
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			d.fail(n.Content[i], at, "keys must be environment names")
+			d.badScheduleKeys = append(d.badScheduleKeys, n.Content[i])
 			continue
 		}
 		p := join(at, k.Value)

@@ -122,17 +122,17 @@ func TestParseReportsEachRuleWithFileLineAndField(t *testing.T) {
 		{
 			name: "bad cron field",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 25 * * *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 25 * * *": end of range (25) above maximum (23): 25`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 25 * * *": hour 25 is out of range: use 0–23`},
 		},
 		{
 			name: "six-field cron spec",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 0 20 * * *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 20 * * *": expected exactly 5 fields, found 6: [0 0 20 * * *]`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 20 * * *": expected 5 fields (minute hour day-of-month month day-of-week), found 6 (seconds are not supported)`},
 		},
 		{
 			name: "cron spec that never fires",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 0 30 2 *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 30 2 *": never fires (no such date)`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 30 2 *": never fires: no month has that day`},
 		},
 		{
 			name: "@every is refused",

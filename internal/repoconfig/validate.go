@@ -3,6 +3,8 @@ package repoconfig
 import (
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // validate checks the rules that span fields, after defaults are applied.
@@ -96,6 +98,9 @@ func (d *decoder) validateSchedules(c *Config) {
 		}
 	}
 	known = append(known, EphemeralScheduleKey)
+	for _, k := range d.badScheduleKeys {
+		d.fail(k, "schedules", "the key %s is %s, not an environment name: use one of %s", keyText(k), describe(resolve(k)), strings.Join(known, ", "))
+	}
 	for _, s := range c.Schedules {
 		at := join("schedules", s.Environment)
 		ephemeral := strings.EqualFold(s.Environment, EphemeralScheduleKey)
@@ -117,4 +122,13 @@ func (d *decoder) line(path string) int {
 		return n.Line
 	}
 	return 0
+}
+
+// keyText renders a mapping key that is not a plain string, on one line.
+func keyText(k *yaml.Node) string {
+	out, err := yaml.Marshal(k)
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }
