@@ -3,6 +3,16 @@
 // its sleep and wake specs (the latest activation at or before now wins) and from any
 // override, and only differences are applied. A bot that was down at 20:00 puts dev to
 // sleep when it comes back; DST neither skips nor doubles a transition.
+//
+// Cron specs are read by github.com/robfig/cron/v3, kept because the design names it and its
+// spec syntax is what users know, although it has had no release since 2020. It is used only
+// through its public API (Parser.Parse, Schedule.Next) and never to run jobs: its runner
+// skips and doubles runs at DST changes and does not recover panics. Calendar handles DST on
+// top of it: robfig/cron's Next, on a CRON_TZ=UTC copy of the spec, lists the wall-clock
+// slots the spec names, and each slot is placed in the schedule's own zone with time.Date,
+// once, so a slot in a spring-forward gap still fires (just after the gap) and a repeated
+// autumn hour fires once. repoconfig checks every spec's fields in its own words before
+// robfig/cron sees them, so its messages (and its panics on some inputs) never reach users.
 package schedule
 
 import (
