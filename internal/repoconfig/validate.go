@@ -104,8 +104,12 @@ func (d *decoder) validateSchedules(c *Config) {
 	for _, s := range c.Schedules {
 		at := join("schedules", s.Environment)
 		ephemeral := strings.EqualFold(s.Environment, EphemeralScheduleKey)
-		if _, ok := c.Environment(s.Environment); !ok && !ephemeral {
+		e, ok := c.Environment(s.Environment)
+		switch {
+		case !ok && !ephemeral:
 			d.failAt(at, "unknown environment %q (known: %s)%s", s.Environment, strings.Join(known, ", "), didYouMean(s.Environment, known))
+		case ok && e.Production:
+			d.failAt(at, "%q is a production environment%s, and production never sleeps: remove this schedule, or set production: false on %s if it is not production", e.Name, d.productionWhy(c, e), e.Name)
 		}
 		if !ephemeral && d.nodes.has(at+".grace") {
 			d.failAt(at+".grace", "grace applies only to the %s schedule", EphemeralScheduleKey)
@@ -114,6 +118,17 @@ func (d *decoder) validateSchedules(c *Config) {
 			d.failAt(at+".wake", "sleep and wake are the same spec %q", s.Wake.Spec)
 		}
 	}
+}
+
+// productionWhy explains, when the file does not say production: true, why
+// an environment is production.
+func (d *decoder) productionWhy(c *Config, e *Environment) string {
+	for i := range c.Environments {
+		if &c.Environments[i] == e && !d.nodes.has(index("environments", i)+".production") {
+			return " (the last of several environments is production unless it says production: false)"
+		}
+	}
+	return ""
 }
 
 // line returns the line of the field at path, or 0.
