@@ -81,6 +81,24 @@ func (f *fakeJobs) Insert(_ context.Context, a river.JobArgs, _ *river.InsertOpt
 	return &rivertype.JobInsertResult{}, nil
 }
 
+// reconcileOnce runs one reconciliation of acme/shop with o and returns the state of the
+// transition it enqueued ("" for none).
+func reconcileOnce(t *testing.T, o Options) State {
+	t.Helper()
+	jobs := &fakeJobs{}
+	o.Jobs = jobs
+	if err := New(o).reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var got State
+	for _, a := range jobs.args {
+		if tr, ok := a.(TransitionArgs); ok {
+			got = tr.State
+		}
+	}
+	return got
+}
+
 func TestWakeOnDeploy(t *testing.T) {
 	t.Parallel()
 	loc, _ := time.LoadLocation("Europe/Berlin")
@@ -107,18 +125,8 @@ func TestWakeOnDeploy(t *testing.T) {
 			}
 			st := &memStore{overrides: map[string]store.SleepOverride{},
 				states: map[string]store.SleepState{"dev": {Environment: "dev", Stack: "dev", State: "asleep", ChangedAt: sleptAt}}}
-			jobs := &fakeJobs{}
-			s := New(Options{Store: st, Jobs: jobs, Config: fakeConfigs{cfg}, Now: func() time.Time { return now },
+			got := reconcileOnce(t, Options{Store: st, Config: fakeConfigs{cfg}, Now: func() time.Time { return now },
 				LastDeploy: func(context.Context, string, string, string) (time.Time, error) { return deployedAt, nil }})
-			if err := s.reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
-				t.Fatal(err)
-			}
-			var got State
-			for _, a := range jobs.args {
-				if tr, ok := a.(TransitionArgs); ok {
-					got = tr.State
-				}
-			}
 			if got != c.want {
 				t.Fatalf("transition = %q, want %q", got, c.want)
 			}
@@ -164,17 +172,7 @@ func TestProductionIsNeverPutToSleep(t *testing.T) {
 			if c.sleep {
 				st.overrides["prod"] = store.SleepOverride{Environment: "prod", State: string(Asleep), Until: night.Add(time.Hour), SetBy: "mallory", SetAt: night}
 			}
-			jobs := &fakeJobs{}
-			s := New(Options{Store: st, Jobs: jobs, Config: fakeConfigs{cfg}, Now: func() time.Time { return night }})
-			if err := s.reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
-				t.Fatal(err)
-			}
-			var got State
-			for _, a := range jobs.args {
-				if tr, ok := a.(TransitionArgs); ok {
-					got = tr.State
-				}
-			}
+			got := reconcileOnce(t, Options{Store: st, Config: fakeConfigs{cfg}, Now: func() time.Time { return night }})
 			if got != c.want {
 				t.Fatalf("transition = %q, want %q", got, c.want)
 			}
