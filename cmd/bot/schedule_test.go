@@ -17,6 +17,7 @@ const scheduleConfig = `version: 1
 environments:
   - name: dev
   - name: staging
+  - name: prod
 schedules:
   dev:
     sleep: "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI"
