@@ -95,7 +95,7 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 		return err
 	}
 	now := s.o.Now()
-	for _, act := range sweepActions(cfg.Ephemeral, env, pr.GetHead().GetSHA(), labelled(pr, cfg.Ephemeral.Labels.Keep), now) {
+	for _, act := range sweepActions(cfg.Ephemeral, env, factsOf(pr, env.Repo), now) {
 		if err := s.sweepAct(ctx, gh, cfg, env, pr, act, now); err != nil {
 			return err
 		}
@@ -114,14 +114,16 @@ const (
 	sweepKick                           // waiting for a slot: its job looks again
 )
 
-// sweepActions decides what the sweep does to an open PR's environment given the PR's head, whether
-// it carries the keep label and the time. Catching up a missed push, expiring and warning each
+// sweepActions decides what the sweep does to an open PR's environment given what GitHub says of
+// the PR (its head, its labels) and the time. Catching up a missed push, expiring and warning each
 // end the sweep of the PR; recording the label and looking for a slot may both happen.
-func sweepActions(ec repoconfig.Ephemeral, env store.PREnvironment, head string, keep bool, now time.Time) []sweepAction {
+func sweepActions(ec repoconfig.Ephemeral, env store.PREnvironment, pr prFacts, now time.Time) []sweepAction {
 	// A push whose webhook never came (the bot was down, the delivery failed).
-	if head != "" && head != env.HeadSHA && env.Want != store.WantDestroy {
+	if pr.HeadSHA != "" && pr.HeadSHA != env.HeadSHA && env.Want != store.WantDestroy {
 		return []sweepAction{sweepCatchUp}
 	}
+	// Labels compare as the webhook's do (and GitHub's): without regard to case.
+	keep := pr.has(ec.Labels.Keep)
 	var acts []sweepAction
 	if env.Slot >= 0 && env.Want == store.WantDeploy && !keep && !env.ExpiresAt.IsZero() {
 		switch {
@@ -191,16 +193,6 @@ func (s *Service) warnExpiry(ctx context.Context, gh *github.Client, cfg *repoco
 func expiryWarning(env store.PREnvironment, keepLabel string, now time.Time) string {
 	return fmt.Sprintf("⏰ The environment `%s` expires in %s. Comment `/extend 24h` or add the label `%s` to keep it.",
 		env.Stack, roughly(env.ExpiresAt.Sub(now)), keepLabel)
-}
-
-// labelled reports whether the PR carries the label, spelled exactly so.
-func labelled(pr *github.PullRequest, label string) bool {
-	for _, l := range pr.Labels {
-		if l.GetName() == label {
-			return true
-		}
-	}
-	return false
 }
 
 // notFound reports whether GitHub answered 404: the pull request (or its repository) is gone.

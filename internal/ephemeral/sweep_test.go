@@ -25,36 +25,40 @@ func TestSweepActions(t *testing.T) {
 		return e
 	}
 	for _, tc := range []struct {
-		name string
-		env  store.PREnvironment
-		head string
-		keep bool
-		want []sweepAction
+		name   string
+		env    store.PREnvironment
+		head   string
+		labels []string
+		want   []sweepAction
 	}{
-		{"a live environment far from expiry is left alone", live, "h", false, nil},
-		{"a push without a webhook is caught up", live, "new", false, []sweepAction{sweepCatchUp}},
-		{"catching up goes before expiring", with(func(e *store.PREnvironment) { e.ExpiresAt = now }), "new", false, []sweepAction{sweepCatchUp}},
-		{"a PR whose head GitHub did not report is not caught up", live, "", false, nil},
-		{"an environment being destroyed does not catch up", with(func(e *store.PREnvironment) { e.Want = store.WantDestroy }), "new", false, nil},
-		{"expired at the very instant", with(func(e *store.PREnvironment) { e.ExpiresAt = now }), "h", false, []sweepAction{sweepExpire}},
-		{"expired long ago", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(-time.Hour) }), "h", false, []sweepAction{sweepExpire}},
-		{"the keep label stops expiry and is recorded", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(-time.Hour) }), "h", true, []sweepAction{sweepKeep}},
-		{"the keep label recorded already", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Keep = now.Add(-time.Hour), true }), "h", true, nil},
-		{"an environment without an expiry never expires", with(func(e *store.PREnvironment) { e.ExpiresAt = time.Time{} }), "h", false, nil},
+		{"a live environment far from expiry is left alone", live, "h", nil, nil},
+		{"a push without a webhook is caught up", live, "new", nil, []sweepAction{sweepCatchUp}},
+		{"catching up goes before expiring", with(func(e *store.PREnvironment) { e.ExpiresAt = now }), "new", nil, []sweepAction{sweepCatchUp}},
+		{"a PR whose head GitHub did not report is not caught up", live, "", nil, nil},
+		{"an environment being destroyed does not catch up", with(func(e *store.PREnvironment) { e.Want = store.WantDestroy }), "new", nil, nil},
+		{"expired at the very instant", with(func(e *store.PREnvironment) { e.ExpiresAt = now }), "h", nil, []sweepAction{sweepExpire}},
+		{"expired long ago", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(-time.Hour) }), "h", nil, []sweepAction{sweepExpire}},
+		{"the keep label stops expiry and is recorded", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(-time.Hour) }), "h", []string{"stagecoach:keep"}, []sweepAction{sweepKeep}},
+		{"a keep label spelled in another case keeps it too, as the webhook's label check does", with(func(e *store.PREnvironment) {
+			e.ExpiresAt, e.Keep = now.Add(-time.Hour), true
+		}), "h", []string{"bug", "Stagecoach:Keep"}, nil},
+		{"the keep label recorded already", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Keep = now.Add(-time.Hour), true }), "h", []string{"stagecoach:keep"}, nil},
+		{"an environment without an expiry never expires", with(func(e *store.PREnvironment) { e.ExpiresAt = time.Time{} }), "h", nil, nil},
 		{"a queued PR without a slot does not expire; it looks for a slot", with(func(e *store.PREnvironment) {
 			e.Slot, e.Status, e.ExpiresAt = -1, store.PRQueued, now.Add(-time.Hour)
-		}), "h", false, []sweepAction{sweepKick}},
+		}), "h", nil, []sweepAction{sweepKick}},
 		{"a queued PR whose keep label went looks for a slot too", with(func(e *store.PREnvironment) {
 			e.Slot, e.Status, e.Keep = -1, store.PRQueued, true
-		}), "h", false, []sweepAction{sweepKeep, sweepKick}},
-		{"the warning is due when the warning period begins", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(24 * time.Hour) }), "h", false, []sweepAction{sweepWarn}},
-		{"the warning is not due a minute earlier", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(24*time.Hour + time.Minute) }), "h", false, nil},
-		{"a warned environment is warned once", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Warned = now.Add(time.Hour), true }), "h", false, nil},
-		{"a warned environment still expires", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Warned = now, true }), "h", false, []sweepAction{sweepExpire}},
+		}), "h", nil, []sweepAction{sweepKeep, sweepKick}},
+		{"the warning is due when the warning period begins", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(24 * time.Hour) }), "h", nil, []sweepAction{sweepWarn}},
+		{"the warning is not due a minute earlier", with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(24*time.Hour + time.Minute) }), "h", nil, nil},
+		{"a warned environment is warned once", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Warned = now.Add(time.Hour), true }), "h", nil, nil},
+		{"a warned environment still expires", with(func(e *store.PREnvironment) { e.ExpiresAt, e.Warned = now, true }), "h", nil, []sweepAction{sweepExpire}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := sweepActions(ec, tc.env, tc.head, tc.keep, now); !slices.Equal(got, tc.want) {
+			pr := prFacts{Open: true, HeadSHA: tc.head, Labels: tc.labels}
+			if got := sweepActions(ec, tc.env, pr, now); !slices.Equal(got, tc.want) {
 				t.Fatalf("sweepActions = %v, want %v", got, tc.want)
 			}
 		})
@@ -63,7 +67,7 @@ func TestSweepActions(t *testing.T) {
 		t.Parallel()
 		ec := ec
 		ec.TTLWarning = 0
-		if got := sweepActions(ec, with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(time.Minute) }), "h", false, now); got != nil {
+		if got := sweepActions(ec, with(func(e *store.PREnvironment) { e.ExpiresAt = now.Add(time.Minute) }), prFacts{Open: true, HeadSHA: "h"}, now); got != nil {
 			t.Fatalf("sweepActions = %v, want none", got)
 		}
 	})
