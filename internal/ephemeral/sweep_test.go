@@ -19,11 +19,7 @@ func TestSweepActions(t *testing.T) {
 	ec.TTLWarning = 24 * time.Hour
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	live := store.PREnvironment{Want: store.WantDeploy, Slot: 2, Status: store.PRReady, HeadSHA: "h", ExpiresAt: now.Add(48 * time.Hour)}
-	with := func(fn func(*store.PREnvironment)) store.PREnvironment {
-		e := live
-		fn(&e)
-		return e
-	}
+	with := func(fn func(*store.PREnvironment)) store.PREnvironment { return changed(live, fn) }
 	for _, tc := range []struct {
 		name   string
 		env    store.PREnvironment

@@ -10,11 +10,7 @@ import (
 func TestNextStep(t *testing.T) {
 	t.Parallel()
 	deploy := store.PREnvironment{Want: store.WantDeploy, DesiredSeq: 3, DeployedSeq: 2, FailedSeq: 1, Slot: 0, Status: store.PRReady}
-	with := func(fn func(*store.PREnvironment)) store.PREnvironment {
-		e := deploy
-		fn(&e)
-		return e
-	}
+	with := func(fn func(*store.PREnvironment)) store.PREnvironment { return changed(deploy, fn) }
 	for _, tc := range []struct {
 		name string
 		env  store.PREnvironment
@@ -91,17 +87,22 @@ func TestTornDown(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		env        store.PREnvironment
-		destroyed  bool
+		mayHave    bool // a stack may exist: teardown destroys it
+		destroyed  bool // one did and is gone
 		wantStatus string
 	}{
-		{"a deployed environment", store.PREnvironment{Status: store.PRDestroying, Slot: 4, DeployedSeq: 2}, true, store.PRDestroyed},
-		{"a failed first deploy that held a slot", store.PREnvironment{Status: store.PRDestroying, Slot: 4, FailedSeq: 1}, false, store.PRDestroyed},
-		{"an orphan found in the backend", store.PREnvironment{Status: store.PRIdle, Slot: -1, Project: "shop"}, true, store.PRDestroyed},
-		{"an orphan whose stack was gone already", store.PREnvironment{Status: store.PRIdle, Slot: -1, Project: "shop"}, false, store.PRIdle},
-		{"a PR that never had an environment", store.PREnvironment{Status: store.PRQueued, Slot: -1}, false, store.PRQueued},
+		{"a deployed environment", store.PREnvironment{Status: store.PRDestroying, Slot: 4, DeployedSeq: 2}, true, true, store.PRDestroyed},
+		{"a failed first deploy that held a slot", store.PREnvironment{Status: store.PRDestroying, Slot: 4, FailedSeq: 1}, true, false, store.PRDestroyed},
+		{"deployed once, its slot given back already", store.PREnvironment{Status: store.PRDestroying, Slot: -1, DeployedSeq: 1}, true, false, store.PRDestroyed},
+		{"an orphan found in the backend", store.PREnvironment{Status: store.PRIdle, Slot: -1, Project: "shop"}, true, true, store.PRDestroyed},
+		{"an orphan whose stack was gone already", store.PREnvironment{Status: store.PRIdle, Slot: -1, Project: "shop"}, true, false, store.PRIdle},
+		{"a PR that never had an environment", store.PREnvironment{Status: store.PRQueued, Slot: -1, FailedSeq: 2}, false, false, store.PRQueued},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if got := mayHaveStack(tc.env); got != tc.mayHave {
+				t.Errorf("mayHaveStack = %v, want %v", got, tc.mayHave)
+			}
 			e := tc.env
 			e.Repo, e.PR, e.Stack, e.Want, e.CommentID, e.HeadSHA, e.HeadSeq, e.HeadAt = "o/r", 7, "pr-7", store.WantDestroy, 11, "h", 5, headAt
 			e.DesiredSHA, e.DesiredSeq, e.DeployedSHA, e.PreviewWanted, e.EnvURL, e.LastError = "h", 4, "d", true, "https://x", "destroy failed"
@@ -120,20 +121,8 @@ func TestTornDown(t *testing.T) {
 	}
 }
 
-func TestMayHaveStack(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		env  store.PREnvironment
-		want bool
-	}{
-		{"on a slot", store.PREnvironment{Slot: 0}, true},
-		{"deployed once", store.PREnvironment{Slot: -1, DeployedSeq: 1}, true},
-		{"an orphan with a known project", store.PREnvironment{Slot: -1, Project: "shop"}, true},
-		{"never deployed, no slot", store.PREnvironment{Slot: -1, FailedSeq: 3}, false},
-	} {
-		if got := mayHaveStack(tc.env); got != tc.want {
-			t.Errorf("%s: mayHaveStack = %v, want %v", tc.name, got, tc.want)
-		}
-	}
+// changed returns a copy of e changed by fn.
+func changed(e store.PREnvironment, fn func(*store.PREnvironment)) store.PREnvironment {
+	fn(&e)
+	return e
 }
