@@ -94,9 +94,9 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	now := s.o.Now()
-	for _, act := range sweepActions(cfg.Ephemeral, env, factsOf(pr, env.Repo), now) {
-		if err := s.sweepAct(ctx, gh, cfg, env, pr, act, now); err != nil {
+	f, now := factsOf(pr, env.Repo), s.o.Now()
+	for _, act := range sweepActions(cfg.Ephemeral, env, f, now) {
+		if err := s.sweepAct(ctx, gh, cfg, env, f, act, now); err != nil {
 			return err
 		}
 	}
@@ -143,12 +143,12 @@ func sweepActions(ec repoconfig.Ephemeral, env store.PREnvironment, pr prFacts, 
 }
 
 // sweepAct does one of sweepActions' actions.
-func (s *Service) sweepAct(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, pr *github.PullRequest, act sweepAction, now time.Time) error {
+func (s *Service) sweepAct(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, f prFacts, act sweepAction, now time.Time) error {
 	ec := cfg.Ephemeral
 	switch act {
 	case sweepCatchUp:
-		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", pr.GetHead().GetSHA())
-		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, factsOf(pr, env.Repo), false)
+		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", f.HeadSHA)
+		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, f, false)
 	case sweepExpire:
 		env, err := s.set(ctx, env, func(e *store.PREnvironment) {
 			e.Want, e.Keep = store.WantDestroy, false
@@ -162,7 +162,7 @@ func (s *Service) sweepAct(ctx context.Context, gh *github.Client, cfg *repoconf
 	case sweepWarn:
 		return s.warnExpiry(ctx, gh, cfg, env, now)
 	case sweepKeep:
-		keep := !env.Keep
+		keep := f.has(ec.Labels.Keep)
 		_, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Keep = keep })
 		return err
 	case sweepKick:
