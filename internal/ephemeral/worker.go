@@ -363,25 +363,30 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	}
 	s.metrics.observe("deploy", true)
 	now := s.o.Now()
-	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-		e.Status, e.Summary, e.LastError = store.PRReady, render.Summary(res), ""
-		if seq > e.DeployedSeq {
-			e.DeployedSHA, e.DeployedSeq = sha, seq
-		}
-		if e.FirstDeployedAt.IsZero() {
-			e.FirstDeployedAt = now
-		}
-		if o, ok := res.Outputs[cfg.Ephemeral.URLOutput]; ok && !o.Secret {
-			e.EnvURL = strings.Trim(o.Value, `"`)
-		}
-		e.ExpiresAt, e.Warned = now.Add(cfg.Ephemeral.TTL), false
-	})
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) { deployed(e, cfg.Ephemeral, res, sha, seq, now) })
 	if err != nil {
 		return err
 	}
 	s.finishCheck(ctx, gh, env, check, res, true, "")
 	s.deploymentStatus(ctx, gh, env, "success", "deployed "+render.ShortSHA(sha))
 	return s.updateComment(ctx, gh, cfg, env, &res)
+}
+
+// deployed is the row once sha (push order seq) is up: ready, its URL output shown unless secret,
+// and its idle time counted anew. A deploy of an older head, finished after a newer one, does
+// not take the deployed head back.
+func deployed(e *store.PREnvironment, ec repoconfig.Ephemeral, res engine.Result, sha string, seq int64, now time.Time) {
+	e.Status, e.Summary, e.LastError = store.PRReady, render.Summary(res), ""
+	if seq > e.DeployedSeq {
+		e.DeployedSHA, e.DeployedSeq = sha, seq
+	}
+	if e.FirstDeployedAt.IsZero() {
+		e.FirstDeployedAt = now
+	}
+	if o, ok := res.Outputs[ec.URLOutput]; ok && !o.Secret {
+		e.EnvURL = strings.Trim(o.Value, `"`)
+	}
+	e.ExpiresAt, e.Warned = now.Add(ec.TTL), false
 }
 
 // previewOnly answers /preview: a preview of the PR's head, shown in the comment.

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -125,4 +126,57 @@ func TestTornDown(t *testing.T) {
 func changed(e store.PREnvironment, fn func(*store.PREnvironment)) store.PREnvironment {
 	fn(&e)
 	return e
+}
+
+func TestDeployed(t *testing.T) {
+	t.Parallel()
+	ec := defaults(t)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	first := now.Add(-48 * time.Hour)
+	up := engine.Result{Kind: engine.KindUp, Succeeded: true, Counts: map[engine.Op]int{engine.OpUpdate: 1},
+		Outputs: map[string]engine.Output{ec.URLOutput: {Value: `"https://pr-7.example.com"`}}}
+	deploying := store.PREnvironment{Status: store.PRDeploying, DeployedSHA: "a", DeployedSeq: 2, FirstDeployedAt: first,
+		LastError: "preview failed: x", EnvURL: "https://old.example.com", ExpiresAt: now, Warned: true}
+	for _, tc := range []struct {
+		name    string
+		env     store.PREnvironment
+		res     engine.Result
+		sha     string
+		seq     int64
+		wantSHA string
+		wantSeq int64
+		wantURL string
+	}{
+		{"a newer head becomes the deployed one", deploying, up, "c", 3, "c", 3, "https://pr-7.example.com"},
+		{"an older head finished late does not take the deployed one back", deploying, up, "b", 1, "a", 2, "https://pr-7.example.com"},
+		{"a secret URL output is not shown", deploying, engine.Result{Kind: engine.KindUp, Outputs: map[string]engine.Output{
+			ec.URLOutput: {Value: "https://secret.example.com", Secret: true}}}, "c", 3, "c", 3, "https://old.example.com"},
+		{"without a URL output the old URL stays", deploying, engine.Result{Kind: engine.KindUp}, "c", 3, "c", 3, "https://old.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := tc.env
+			deployed(&e, ec, tc.res, tc.sha, tc.seq, now)
+			if e.Status != store.PRReady || e.LastError != "" || e.Summary == "" {
+				t.Errorf("status %q, last error %q, summary %q: want ready, no error, a summary", e.Status, e.LastError, e.Summary)
+			}
+			if e.DeployedSHA != tc.wantSHA || e.DeployedSeq != tc.wantSeq {
+				t.Errorf("deployed %s (%d), want %s (%d)", e.DeployedSHA, e.DeployedSeq, tc.wantSHA, tc.wantSeq)
+			}
+			if e.EnvURL != tc.wantURL {
+				t.Errorf("URL %q, want %q", e.EnvURL, tc.wantURL)
+			}
+			if !e.ExpiresAt.Equal(now.Add(ec.TTL)) || e.Warned || !e.FirstDeployedAt.Equal(first) {
+				t.Errorf("expires %s, warned %v, first deployed %s: want %s, false, %s", e.ExpiresAt, e.Warned, e.FirstDeployedAt, now.Add(ec.TTL), first)
+			}
+		})
+	}
+	t.Run("a first deploy records when it happened", func(t *testing.T) {
+		t.Parallel()
+		e := store.PREnvironment{Status: store.PRDeploying}
+		deployed(&e, ec, up, "a", 1, now)
+		if !e.FirstDeployedAt.Equal(now) {
+			t.Fatalf("first deployed %s, want %s", e.FirstDeployedAt, now)
+		}
+	})
 }
