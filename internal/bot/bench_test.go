@@ -17,7 +17,7 @@ import (
 func BenchmarkWebhookDelivery(b *testing.B) {
 	for _, e := range storetest.Engines() {
 		b.Run(e.Name, func(b *testing.B) {
-			bt := newWorld(b, bottest.Store(e.NewOptions(b))).NewBot(bottest.BotOptions{Replica: "bench"})
+			bt := newWorld(b, bottest.Database(e.NewOptions(b))).NewBot(bottest.BotOptions{Replica: "bench"})
 			defer bt.Stop()
 			srv := httptest.NewServer(bt.Handler())
 			defer srv.Close()

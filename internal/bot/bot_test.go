@@ -65,7 +65,7 @@ func TestBot(t *testing.T) {
 			t.Parallel()
 			t.Run("a signed webhook becomes a stored job that calls GitHub", func(t *testing.T) {
 				t.Parallel()
-				w := newWorld(t, bottest.Store(e.NewOptions(t)))
+				w := newWorld(t, bottest.Database(e.NewOptions(t)))
 				w.StartBot(bottest.BotOptions{Replica: "one"})
 				pr := w.OpenPR(githubsim.PROptions{})
 				waitChecks(t, w, []githubsim.PR{pr})
@@ -89,7 +89,7 @@ func TestBot(t *testing.T) {
 
 			t.Run("a restarted bot loses no queued job and runs none twice", func(t *testing.T) {
 				t.Parallel()
-				w := newWorld(t, bottest.Store(e.NewOptions(t)))
+				w := newWorld(t, bottest.Database(e.NewOptions(t)))
 				// The first process only takes webhooks; it stops before working any job.
 				first := w.NewBot(bottest.BotOptions{Replica: "first"})
 				srv := &http.Server{Handler: first.Handler()}
@@ -125,7 +125,7 @@ func TestBot(t *testing.T) {
 
 	t.Run("two replicas on one Postgres run each job once", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, bottest.Store(storetest.Postgres(t)))
+		w := newWorld(t, bottest.Database(storetest.Postgres(t)))
 		a := w.StartBot(bottest.BotOptions{Replica: "a", DataDir: t.TempDir()})
 		bb := w.StartBot(bottest.BotOptions{Replica: "b", DataDir: t.TempDir()})
 		var prs []githubsim.PR

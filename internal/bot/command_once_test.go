@@ -60,7 +60,7 @@ func TestCommandsApplyOnce(t *testing.T) {
 			// The three features' commands behind one Router, with a real store and the GitHub simulator;
 			// Process is called the way the event job calls it, once per attempt. The clock stands on a
 			// Wednesday, in awake hours in Berlin.
-			w := bottest.New(t, bottest.Store(eng.NewOptions(t)), bottest.Features(),
+			w := bottest.New(t, bottest.Database(eng.NewOptions(t)), bottest.Features(),
 				bottest.WithClock(bottest.ClockAt(time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC))),
 				bottest.Files(map[string]string{".stagecoach.yaml": onceConfig, "infra/Pulumi.yaml": "name: shop\nruntime: yaml\n"}))
 			ctx := context.Background()

@@ -53,7 +53,7 @@ func newPromoWorld(t *testing.T, engine storetest.Engine) *bottest.World {
 	clock := bottest.RunningClock()
 	files := maps.Clone(promoProject)
 	files[".stagecoach.yaml"] = promoConfig(clock.Now().Add(2*time.Hour), clock.Now().Add(3*time.Hour))
-	return bottest.New(t, bottest.Pulumi(), bottest.WithClock(clock), bottest.Store(engine.NewOptions(t)), bottest.Files(files),
+	return bottest.New(t, bottest.Pulumi(), bottest.WithClock(clock), bottest.Database(engine.NewOptions(t)), bottest.Files(files),
 		bottest.Settings(map[string]string{"STAGECOACH_PUBLIC_URL": "https://stagecoach.example", "STAGECOACH_SHUTDOWN_TIMEOUT": "10s"}),
 		bottest.StartBot())
 }

@@ -59,7 +59,7 @@ func berlin(t *testing.T, s string) time.Time {
 // Pulumi engine and a stopped clock at noon on a Wednesday; bots are started on it by the test.
 func newScheduleWorld(t *testing.T, db store.Options) *bottest.World {
 	t.Helper()
-	return bottest.New(t, bottest.Pulumi(), bottest.Store(db), bottest.Files(sleepyProject),
+	return bottest.New(t, bottest.Pulumi(), bottest.Database(db), bottest.Files(sleepyProject),
 		bottest.WithClock(bottest.ClockAt(berlin(t, "2026-11-25 12:00"))))
 }
 

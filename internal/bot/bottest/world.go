@@ -44,7 +44,6 @@ import (
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
-	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -109,7 +108,6 @@ type Option func(*settings)
 type settings struct {
 	db       store.Options
 	files    map[string]string
-	config   *string
 	extra    string
 	pulumi   bool
 	start    bool
@@ -119,21 +117,18 @@ type settings struct {
 	logger   *slog.Logger
 }
 
-// Store sets the database: SQLite (storetest.SQLite, the default, kept in the data directory) or
-// Postgres (storetest.Postgres).
-func Store(o store.Options) Option { return func(s *settings) { s.db = o } }
+// Database sets the store's database: SQLite (the default, in the data directory) or Postgres
+// (storetest.Postgres).
+func Database(o store.Options) Option { return func(s *settings) { s.db = o } }
 
 // Files replaces the repository's files (default: the sample repository, demo.Files).
 func Files(files map[string]string) Option { return func(s *settings) { s.files = maps.Clone(files) } }
 
-// Config replaces the repository's .stagecoach.yaml.
-func Config(text string) Option { return func(s *settings) { s.config = &text } }
-
 // ExtraConfig is appended to the repository's .stagecoach.yaml (the sample's ends in its ephemeral section).
 func ExtraConfig(text string) Option { return func(s *settings) { s.extra += text } }
 
-// Pulumi gives the world the real Pulumi engine: without the CLI the test is skipped (or fails
-// under STAGECOACH_REQUIRE_TOOLS).
+// Pulumi gives the world the real Pulumi engine (enginetest.Tools: built on first use; without it
+// the test is skipped, or fails under STAGECOACH_REQUIRE_TOOLS).
 func Pulumi() Option { return func(s *settings) { s.pulumi = true } }
 
 // StartBot starts one whole bot (replica "one") on the world; World.Bot is it.
@@ -206,7 +201,7 @@ func New(t testing.TB, opts ...Option) *World {
 		w.Clock = RunningClock()
 	}
 	if s.pulumi {
-		w.Tools = RequirePulumi(t)
+		w.Tools = enginetest.Tools(t)
 		if _, ok := w.env["STAGECOACH_PULUMI_COMMAND"]; !ok {
 			w.env["STAGECOACH_PULUMI_COMMAND"] = w.Tools.Pulumi
 		}
@@ -227,9 +222,6 @@ func New(t testing.TB, opts ...Option) *World {
 	files := s.files
 	if files == nil {
 		files = demo.Files()
-	}
-	if s.config != nil {
-		files[".stagecoach.yaml"] = *s.config
 	}
 	if s.extra != "" {
 		files[".stagecoach.yaml"] += s.extra
@@ -277,17 +269,6 @@ func (w *World) tb() testing.TB {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.t
-}
-
-// RequirePulumi finds the real Pulumi CLI; without one the test fails when STAGECOACH_REQUIRE_TOOLS
-// is set (CI) and is skipped otherwise.
-func RequirePulumi(t testing.TB) toolchain.Tools {
-	t.Helper()
-	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
-	if err != nil {
-		testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
-	}
-	return tools
 }
 
 func (w *World) log(replica string) *slog.Logger {
@@ -789,8 +770,8 @@ func (w *World) WaitDeployed(env, sha, final string) []githubsim.DeploymentStatu
 	return w.Sim.DeploymentStatuses(Repo, id)
 }
 
-// store is the world's store: the features' or the current bot's.
-func (w *World) store() *store.Store {
+// currentStore is the world's store: the features' or the current bot's.
+func (w *World) currentStore() *store.Store {
 	if w.Bot != nil {
 		return w.Bot.Store()
 	}
@@ -800,7 +781,7 @@ func (w *World) store() *store.Store {
 // PREnv returns pr's PR environment record.
 func (w *World) PREnv(pr int) store.PREnvironment {
 	w.tb().Helper()
-	e, err := w.store().PREnvironment(context.Background(), Repo, pr)
+	e, err := w.currentStore().PREnvironment(context.Background(), Repo, pr)
 	if err != nil {
 		w.tb().Fatal(err)
 	}
@@ -810,7 +791,7 @@ func (w *World) PREnv(pr int) store.PREnvironment {
 // Promotions returns env's promotion records, newest first.
 func (w *World) Promotions(env string) []store.Promotion {
 	w.tb().Helper()
-	ps, err := w.store().PromotionHistory(context.Background(), Repo, env, 50)
+	ps, err := w.currentStore().PromotionHistory(context.Background(), Repo, env, 50)
 	if err != nil {
 		w.tb().Fatal(err)
 	}
@@ -819,7 +800,7 @@ func (w *World) Promotions(env string) []store.Promotion {
 
 // SleepState returns the schedule's applied state of environment env (stack of the same name).
 func (w *World) SleepState(env string) (store.SleepState, error) {
-	return w.store().SleepState(context.Background(), Repo, env, env)
+	return w.currentStore().SleepState(context.Background(), Repo, env, env)
 }
 
 // Runner is an engine on the world's backend and st, as the bots' (needs the Pulumi option).
@@ -836,7 +817,7 @@ func (w *World) Runner(st *store.Store) *engine.Runner {
 // Outputs reads stack's outputs in project from the backend.
 func (w *World) Outputs(project, stack string) map[string]engine.Output {
 	w.tb().Helper()
-	out, err := w.Runner(w.store()).Outputs(context.Background(), engine.Request{Program: engine.StateOnly(project), Stack: stack})
+	out, err := w.Runner(w.currentStore()).Outputs(context.Background(), engine.Request{Program: engine.StateOnly(project), Stack: stack})
 	if err != nil {
 		w.tb().Fatal(err)
 	}
