@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
 )
 
@@ -16,9 +17,7 @@ import (
 func BenchmarkWebhookDelivery(b *testing.B) {
 	for _, e := range storetest.Engines() {
 		b.Run(e.Name, func(b *testing.B) {
-			o := e.NewOptions(b)
-			w := newWorld(b)
-			bt := w.newBot(b, b.TempDir(), o.DatabaseURL, o.Schema, "bench")
+			bt := newWorld(b, bottest.Database(e.NewOptions(b))).NewBot(bottest.BotOptions{Replica: "bench"})
 			defer bt.Stop()
 			srv := httptest.NewServer(bt.Handler())
 			defer srv.Close()

@@ -4,18 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/stagecoach/stagecoach/internal/bot"
-	"github.com/stagecoach/stagecoach/internal/config"
+	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -24,10 +20,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/webhooks"
 )
 
-const (
-	secret = "webhook-secret"
-	repo   = "acme/shop"
-)
+const repo = bottest.Repo
 
 // brokenConfig has two problems: an unknown key and a bad duration.
 const brokenConfig = `version: 1
@@ -38,116 +31,31 @@ environments:
     colour: blue
 `
 
-// world is a simulated GitHub with one installation and one repository.
-type world struct {
-	sim *githubsim.Sim
-}
-
-func newWorld(t testing.TB) *world {
+// newWorld is the world of the webhook tests: the repository's .stagecoach.yaml is broken, so
+// every opened PR gets a failing config check run.
+func newWorld(t testing.TB, opts ...bottest.Option) *bottest.World {
 	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.AddInstallation("acme")
-	if _, err := sim.CreateRepo("acme", "shop", map[string]string{".stagecoach.yaml": brokenConfig, "README.md": "shop"}); err != nil {
-		t.Fatal(err)
-	}
-	return &world{sim: sim}
-}
-
-// newBot builds a bot against the simulator; database is "" for SQLite in dataDir.
-func (w *world) newBot(t testing.TB, dataDir, databaseURL, schema, replica string) *bot.Bot {
-	t.Helper()
-	env := map[string]string{
-		"STAGECOACH_ADDR":                  "127.0.0.1:0",
-		"STAGECOACH_DATA_DIR":              dataDir,
-		"STAGECOACH_DATABASE_URL":          databaseURL,
-		"STAGECOACH_WEBHOOK_SECRET":        secret,
-		"STAGECOACH_GITHUB_APP_ID":         strconv.FormatInt(w.sim.AppID(), 10),
-		"STAGECOACH_GITHUB_PRIVATE_KEY":    string(w.sim.AppPrivateKeyPEM()),
-		"STAGECOACH_GITHUB_API_URL":        w.sim.URL(),
-		"STAGECOACH_SHUTDOWN_TIMEOUT":      "10s",
-		"STAGECOACH_GITHUB_MAX_RETRIES":    "3",
-		"STAGECOACH_GITHUB_MAX_RETRY_WAIT": "2s",
-		"PULUMI_CONFIG_PASSPHRASE":         "test",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	b, err := bot.New(context.Background(), bot.Options{Config: cfg, Logger: logger.With("replica", replica), ReplicaID: replica, Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func (w *world) start(t *testing.T, b *bot.Bot) {
-	t.Helper()
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Stop() })
-	w.sim.SetWebhookURL("http://" + b.Addr() + "/webhooks/github")
-}
-
-func (w *world) openPR(t *testing.T, n int) githubsim.PR {
-	t.Helper()
-	pr, err := w.sim.OpenPR(repo, githubsim.PROptions{Author: "dev", Title: fmt.Sprintf("change %d", n),
-		Branch: fmt.Sprintf("feature-%d", n), Files: map[string]string{fmt.Sprintf("f%d.txt", n): "x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pr
+	return bottest.New(t, append([]bottest.Option{bottest.Files(map[string]string{".stagecoach.yaml": brokenConfig, "README.md": "shop"})}, opts...)...)
 }
 
 // waitChecks waits until every PR has its config check run.
-func (w *world) waitChecks(t *testing.T, prs []githubsim.PR) {
+func waitChecks(t *testing.T, w *bottest.World, prs []githubsim.PR) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	err := w.sim.WaitFor(ctx, func() bool {
+	w.Wait("check runs", func() bool {
 		for _, pr := range prs {
-			if len(w.sim.CheckRuns(repo, pr.HeadSHA)) == 0 {
+			if len(w.Sim.CheckRuns(repo, pr.HeadSHA)) == 0 {
 				return false
 			}
 		}
 		return true
 	})
-	if err != nil {
-		t.Fatalf("waiting for check runs: %v", err)
-	}
 }
 
 // waitPosts waits until the bot's check-run creations reach n (the simulator logs a request
 // after answering it, so its state can be ahead of its request log).
-func (w *world) waitPosts(t *testing.T, n int) {
+func waitPosts(t *testing.T, w *bottest.World, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.sim.WaitFor(ctx, func() bool { return w.checkRunPosts() >= n }); err != nil {
-		t.Fatalf("waiting for %d check runs (have %d): %v", n, w.checkRunPosts(), err)
-	}
-}
-
-// checkRunPosts counts the check runs the bot created.
-func (w *world) checkRunPosts() int {
-	n := 0
-	for _, r := range w.sim.Requests() {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/check-runs") && r.Status == http.StatusCreated {
-			n++
-		}
-	}
-	return n
+	w.Wait(fmt.Sprintf("%d check runs", n), func() bool { return w.CheckRunPosts() >= n })
 }
 
 func TestBot(t *testing.T) {
@@ -155,20 +63,13 @@ func TestBot(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()
-			dbURL := func(t *testing.T) (string, string) {
-				o := e.NewOptions(t)
-				return o.DatabaseURL, o.Schema
-			}
-
 			t.Run("a signed webhook becomes a stored job that calls GitHub", func(t *testing.T) {
 				t.Parallel()
-				w := newWorld(t)
-				url, schema := dbURL(t)
-				b := w.newBot(t, t.TempDir(), url, schema, "one")
-				w.start(t, b)
-				pr := w.openPR(t, 1)
-				w.waitChecks(t, []githubsim.PR{pr})
-				runs := w.sim.CheckRuns(repo, pr.HeadSHA)
+				w := newWorld(t, bottest.Database(e.NewOptions(t)))
+				w.StartBot(bottest.BotOptions{Replica: "one"})
+				pr := w.OpenPR(githubsim.PROptions{})
+				waitChecks(t, w, []githubsim.PR{pr})
+				runs := w.Sim.CheckRuns(repo, pr.HeadSHA)
 				if len(runs) != 1 {
 					t.Fatalf("%d check runs, want 1", len(runs))
 				}
@@ -181,44 +82,41 @@ func TestBot(t *testing.T) {
 						t.Errorf("check run does not mention %q:\n%s\n%s", want, r.Title, r.Summary)
 					}
 				}
-				if d := w.sim.Deliveries(); len(d) == 0 || d[len(d)-1].Status != http.StatusAccepted {
+				if d := w.Sim.Deliveries(); len(d) == 0 || d[len(d)-1].Status != http.StatusAccepted {
 					t.Fatalf("deliveries = %+v, want the last one accepted with 202", d)
 				}
 			})
 
 			t.Run("a restarted bot loses no queued job and runs none twice", func(t *testing.T) {
 				t.Parallel()
-				w := newWorld(t)
-				url, schema := dbURL(t)
-				dataDir := t.TempDir()
+				w := newWorld(t, bottest.Database(e.NewOptions(t)))
 				// The first process only takes webhooks; it stops before working any job.
-				first := w.newBot(t, dataDir, url, schema, "first")
+				first := w.NewBot(bottest.BotOptions{Replica: "first"})
 				srv := &http.Server{Handler: first.Handler()}
 				ln := listen(t)
 				go srv.Serve(ln)
-				w.sim.SetWebhookURL("http://" + ln.Addr().String() + "/webhooks/github")
+				w.Sim.SetWebhookURL("http://" + ln.Addr().String() + "/webhooks/github")
 				var prs []githubsim.PR
-				for i := range 3 {
-					prs = append(prs, w.openPR(t, i))
+				for range 3 {
+					prs = append(prs, w.OpenPR(githubsim.PROptions{}))
 				}
 				srv.Close()
 				if err := first.Stop(); err != nil {
 					t.Fatal(err)
 				}
-				if n := w.checkRunPosts(); n != 0 {
+				if n := w.CheckRunPosts(); n != 0 {
 					t.Fatalf("%d check runs before the restart", n)
 				}
 
-				second := w.newBot(t, dataDir, url, schema, "second")
-				w.start(t, second)
-				w.waitChecks(t, prs)
+				w.StartBot(bottest.BotOptions{Replica: "second"})
+				waitChecks(t, w, prs)
 				// A redelivery after the restart is recognised.
-				last := w.sim.Deliveries()[len(w.sim.Deliveries())-1]
-				if status, err := w.sim.Redeliver(last.ID); err != nil || status != http.StatusOK {
+				last := w.Sim.Deliveries()[len(w.Sim.Deliveries())-1]
+				if status, err := w.Sim.Redeliver(last.ID); err != nil || status != http.StatusOK {
 					t.Fatalf("redelivery: %d, %v; want 200", status, err)
 				}
-				w.waitPosts(t, 3)
-				if n := w.checkRunPosts(); n != 3 {
+				waitPosts(t, w, 3)
+				if n := w.CheckRunPosts(); n != 3 {
 					t.Fatalf("%d check runs created, want exactly 3", n)
 				}
 			})
@@ -227,34 +125,31 @@ func TestBot(t *testing.T) {
 
 	t.Run("two replicas on one Postgres run each job once", func(t *testing.T) {
 		t.Parallel()
-		o := storetest.Postgres(t)
-		w := newWorld(t)
-		a := w.newBot(t, t.TempDir(), o.DatabaseURL, o.Schema, "a")
-		bb := w.newBot(t, t.TempDir(), o.DatabaseURL, o.Schema, "b")
-		w.start(t, a)
-		w.start(t, bb)
+		w := newWorld(t, bottest.Database(storetest.Postgres(t)))
+		a := w.StartBot(bottest.BotOptions{Replica: "a", DataDir: t.TempDir()})
+		bb := w.StartBot(bottest.BotOptions{Replica: "b", DataDir: t.TempDir()})
 		var prs []githubsim.PR
 		for i := range 6 {
 			target := a
 			if i%2 == 1 {
 				target = bb
 			}
-			w.sim.SetWebhookURL("http://" + target.Addr() + "/webhooks/github")
-			prs = append(prs, w.openPR(t, i))
+			w.Sim.SetWebhookURL("http://" + target.Addr() + "/webhooks/github")
+			prs = append(prs, w.OpenPR(githubsim.PROptions{}))
 		}
 		// Every delivery redelivered to the other replica is recognised as a duplicate.
-		w.sim.SetWebhookURL("http://" + a.Addr() + "/webhooks/github")
-		for _, d := range w.sim.Deliveries() {
+		w.Sim.SetWebhookURL("http://" + a.Addr() + "/webhooks/github")
+		for _, d := range w.Sim.Deliveries() {
 			if d.Redelivery {
 				continue
 			}
-			if status, err := w.sim.Redeliver(d.ID); err != nil || status != http.StatusOK {
+			if status, err := w.Sim.Redeliver(d.ID); err != nil || status != http.StatusOK {
 				t.Fatalf("redelivery of %s: %d, %v", d.ID, status, err)
 			}
 		}
-		w.waitChecks(t, prs)
-		w.waitPosts(t, 6)
-		if n := w.checkRunPosts(); n != 6 {
+		waitChecks(t, w, prs)
+		waitPosts(t, w, 6)
+		if n := w.CheckRunPosts(); n != 6 {
 			t.Fatalf("%d check runs created, want exactly 6", n)
 		}
 	})
@@ -263,8 +158,7 @@ func TestBot(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	b := w.newBot(t, t.TempDir(), "", "", "one")
-	w.start(t, b)
+	b := w.StartBot(bottest.BotOptions{Replica: "one"})
 	base := "http://" + b.Addr()
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -341,7 +235,7 @@ func TestEndpoints(t *testing.T) {
 }
 
 func sign(body string) string {
-	return webhooks.Sign(secret, []byte(body))
+	return webhooks.Sign(bottest.Secret, []byte(body))
 }
 
 func listen(t *testing.T) net.Listener {
@@ -357,8 +251,7 @@ func listen(t *testing.T) net.Listener {
 // must say what bot.New wires, or a newcomer learns the wrong routing.
 func TestDevelopersEventTableMatchesTheWiring(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
-	b := w.newBot(t, t.TempDir(), "", "", "docs")
+	b := newWorld(t).NewBot(bottest.BotOptions{Replica: "docs"})
 	doc, err := os.ReadFile("../../DEVELOPERS.md")
 	if err != nil {
 		t.Fatal(err)

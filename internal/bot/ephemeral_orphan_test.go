@@ -2,14 +2,12 @@ package bot_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
+	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store"
-	"github.com/stagecoach/stagecoach/internal/testenv"
-	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
 // TestPREnvironmentOrphanSweep loses a PR environment's record and its close webhook while the bot
@@ -17,14 +15,14 @@ import (
 func TestPREnvironmentOrphanSweep(t *testing.T) {
 	t.Parallel()
 	w := newPEWorld(t, "")
-	pr1 := w.open(1, githubsim.PROptions{})
-	pr2 := w.open(2, githubsim.PROptions{})
-	w.wait("both ready", func() bool { return w.statusIs(pr1.Number, "ready") && w.statusIs(pr2.Number, "ready") })
-	if err := w.bot.Stop(); err != nil {
+	pr1 := w.OpenPR(githubsim.PROptions{})
+	pr2 := w.OpenPR(githubsim.PROptions{})
+	w.Wait("both ready", func() bool { return w.StatusIs(pr1.Number, "ready") && w.StatusIs(pr2.Number, "ready") })
+	if err := w.Bot.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(w.dataDir, "stagecoach.db")})
+	st, err := store.Open(ctx, w.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,23 +30,14 @@ func TestPREnvironmentOrphanSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	w.sim.SetWebhookURL("http://127.0.0.1:1/nowhere") // the close webhook is missed too
-	if err := w.sim.ClosePR(repo, pr1.Number, false); err != nil {
+	w.Sim.SetWebhookURL("http://127.0.0.1:1/nowhere") // the close webhook is missed too
+	if err := w.Sim.ClosePR(repo, pr1.Number, false); err != nil {
 		t.Fatal(err)
 	}
-	w.start()
-	w.wait("the orphan's teardown", func() bool { return w.statusIs(pr1.Number, "destroyed") })
+	w.StartBot(bottest.BotOptions{})
+	w.Wait("the orphan's teardown", func() bool { return w.StatusIs(pr1.Number, "destroyed") })
 
-	tools, err := toolchain.Find(ctx, toolchain.Options{})
-	if err != nil {
-		testenv.SkipOrFail(t, "%v", err)
-	}
-	r, err := engine.New(engine.Config{PulumiCommand: tools.Pulumi, LanguageDirs: tools.LanguageDirs,
-		BackendURL: "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state")), Passphrase: w.passphrase,
-		PulumiHome: filepath.Join(w.dataDir, "pulumi-home"), WorkDir: t.TempDir()}, w.bot.Store(), nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := w.Runner(w.Bot.Store())
 	stacks, err := r.ListStacks(ctx, "storefront", map[string]string{engine.TagRepo: repo})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -11,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/bot"
-	"github.com/stagecoach/stagecoach/internal/config"
+	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -21,27 +20,14 @@ func startBot(t *testing.T, settings map[string]string) *bot.Bot {
 	env := map[string]string{
 		"STAGECOACH_ADDR":             "127.0.0.1:0",
 		"STAGECOACH_DATA_DIR":         t.TempDir(),
-		"STAGECOACH_WEBHOOK_SECRET":   secret,
+		"STAGECOACH_WEBHOOK_SECRET":   bottest.Secret,
 		"STAGECOACH_SHUTDOWN_TIMEOUT": "10s",
 	}
 	for k, v := range settings {
 		env[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := bot.New(context.Background(), bot.Options{Config: cfg, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Stop() })
+	b := bottest.NewBot(t, env, bot.Options{})
+	bottest.Start(t, b)
 	return b
 }
 
@@ -75,8 +61,8 @@ func TestReadiness(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		b := startBot(t, map[string]string{"STAGECOACH_PULUMI_COMMAND": noCLI(t),
-			"STAGECOACH_GITHUB_APP_ID": strconv.FormatInt(w.sim.AppID(), 10), "STAGECOACH_GITHUB_PRIVATE_KEY": string(w.sim.AppPrivateKeyPEM()),
-			"STAGECOACH_GITHUB_API_URL": w.sim.URL(), "STAGECOACH_GITHUB_APP_SLUG": "stagecoach"})
+			"STAGECOACH_GITHUB_APP_ID": strconv.FormatInt(w.Sim.AppID(), 10), "STAGECOACH_GITHUB_PRIVATE_KEY": string(w.Sim.AppPrivateKeyPEM()),
+			"STAGECOACH_GITHUB_API_URL": w.Sim.URL(), "STAGECOACH_GITHUB_APP_SLUG": "stagecoach"})
 		if s, _ := getFrom(t, b.Addr(), "/healthz"); s != http.StatusOK {
 			t.Fatalf("healthz: %d", s)
 		}

@@ -1,17 +1,12 @@
 package bot_test
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
-	"github.com/stagecoach/stagecoach/internal/testenv"
-	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
 // TestSchedulePREnvironments puts a PR environment to sleep with the ephemeral schedule, after its
@@ -27,7 +22,7 @@ func TestSchedulePREnvironments(t *testing.T) {
 	// The sample project, with the sleep key as an output.
 	project := strings.Replace(demo.Project["infra/Pulumi.yaml"], "  greeting:\n    value: hello\n",
 		"  greeting:\n    value: hello\n  stagecoach:sleeping:\n    value: false\n", 1) + "  sleeping: ${stagecoach:sleeping}\n"
-	if _, err := w.sim.Commit(repo, "main", map[string]string{"infra/Pulumi.yaml": project}, "show the sleep key"); err != nil {
+	if _, err := w.Sim.Commit(repo, "main", map[string]string{"infra/Pulumi.yaml": project}, "show the sleep key"); err != nil {
 		t.Fatal(err)
 	}
 	set := func(s string) {
@@ -35,60 +30,44 @@ func TestSchedulePREnvironments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.clock.mu.Lock()
-		w.clock.t = v
-		w.clock.mu.Unlock()
-	}
-	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
-	if err != nil {
-		testenv.SkipOrFail(t, "%v", err)
+		w.Clock.Set(v)
 	}
 	sleeping := func() string {
 		t.Helper()
-		r, err := engine.New(engine.Config{PulumiCommand: tools.Pulumi, LanguageDirs: tools.LanguageDirs,
-			BackendURL: "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state")), Passphrase: w.passphrase,
-			PulumiHome: filepath.Join(w.dataDir, "pulumi-home"), WorkDir: t.TempDir()}, w.bot.Store(), nil, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := r.Outputs(context.Background(), engine.Request{Program: engine.StateOnly("storefront"), Stack: "pr-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out["sleeping"].Value
+		return w.Outputs("storefront", "pr-1")["sleeping"].Value
 	}
 
 	set("2026-11-25 19:00")
-	pr := w.open(1, githubsim.PROptions{})
-	w.wait("the PR environment", func() bool { return w.statusIs(pr.Number, "ready") })
+	pr := w.OpenPR(githubsim.PROptions{})
+	w.Wait("the PR environment", func() bool { return w.StatusIs(pr.Number, "ready") })
 
-	t.Run("a fresh environment keeps its grace period", func(t *testing.T) {
+	w.Run(t, "a fresh environment keeps its grace period", func(t *testing.T) {
 		set("2026-11-25 20:30") // after the scheduled sleep, within 2h of the first deploy
-		tick(t, w.bot, 0)
+		w.Tick(0)
 		if got := sleeping(); got != "false" {
 			t.Fatalf("sleeping = %q during the grace period", got)
 		}
 	})
 
-	t.Run("after the grace period the schedule puts it to sleep", func(t *testing.T) {
+	w.Run(t, "after the grace period the schedule puts it to sleep", func(t *testing.T) {
 		set("2026-11-25 21:30")
-		tick(t, w.bot, 1)
+		w.Tick(1)
 		if got := sleeping(); got != "true" {
 			t.Fatalf("sleeping = %q", got)
 		}
 	})
 
-	t.Run("a push to the PR redeploys it and keeps it asleep", func(t *testing.T) {
-		sha := w.push(pr.Number, map[string]string{"app/more.txt": "y"})
-		w.wait("the redeploy", func() bool { return w.env(pr.Number).DeployedSHA == sha })
+	w.Run(t, "a push to the PR redeploys it and keeps it asleep", func(t *testing.T) {
+		sha := w.Push(pr.Number, map[string]string{"app/more.txt": "y"})
+		w.Wait("the redeploy", func() bool { return w.PREnv(pr.Number).DeployedSHA == sha })
 		if got := sleeping(); got != "true" {
 			t.Fatalf("sleeping = %q after the redeploy", got)
 		}
 	})
 
-	t.Run("the morning wakes it", func(t *testing.T) {
+	w.Run(t, "the morning wakes it", func(t *testing.T) {
 		set("2026-11-26 07:05")
-		tick(t, w.bot, 1)
+		w.Tick(1)
 		if got := sleeping(); got != "false" {
 			t.Fatalf("sleeping = %q", got)
 		}

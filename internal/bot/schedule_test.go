@@ -2,17 +2,9 @@ package bot_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,17 +12,13 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/stagecoach/stagecoach/internal/testenv"
-
 	"github.com/stagecoach/stagecoach/internal/bot"
-	"github.com/stagecoach/stagecoach/internal/config"
-	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/schedule"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
-	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
 // sleepyProject is a YAML Pulumi project (no provider plugin) whose outputs show the sleep key.
@@ -57,15 +45,6 @@ outputs:
 	"infra/Pulumi.dev.yaml": "config:\n  sleepy:replicas: 2\n",
 }
 
-// clock is a settable clock shared by the bot and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 func berlin(t *testing.T, s string) time.Time {
 	t.Helper()
 	loc, _ := time.LoadLocation("Europe/Berlin")
@@ -76,226 +55,25 @@ func berlin(t *testing.T, s string) time.Time {
 	return v
 }
 
-// scheduleWorld is a simulated repo with a deployed dev stack, and bots that can be started on it.
-type scheduleWorld struct {
-	*world
-	tools   toolchain.Tools
-	dataDir string
-	db      store.Options
-	clock   *clock
-	headSHA string
-	inst    int64
-	backend string
-	passphr string
-}
-
-func newScheduleWorld(t *testing.T, db store.Options) *scheduleWorld {
+// newScheduleWorld is a repository whose dev environment sleeps on weekday nights, with the real
+// Pulumi engine and a stopped clock at noon on a Wednesday; bots are started on it by the test.
+func newScheduleWorld(t *testing.T, db store.Options) *bottest.World {
 	t.Helper()
-	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
-	if err != nil {
-		testenv.SkipOrFail(t, "no Pulumi CLI here (run `go run ./cmd/bot toolchain install`): %v", err)
-	}
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: secret, AppSlug: "stagecoach"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	inst := sim.AddInstallation("acme")
-	r, err := sim.CreateRepo("acme", "shop", sleepyProject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &scheduleWorld{world: &world{sim: sim}, tools: tools, dataDir: t.TempDir(), db: db,
-		clock: &clock{t: berlin(t, "2026-11-25 12:00")}, inst: inst, passphr: "test-passphrase"}
-	w.backend = "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state"))
-	w.headSHA = r.HeadSHA
-	return w
-}
-
-func (w *scheduleWorld) newScheduleBot(t *testing.T, replica string) *bot.Bot {
-	t.Helper()
-	env := map[string]string{
-		"STAGECOACH_ADDR":               "127.0.0.1:0",
-		"STAGECOACH_DATA_DIR":           w.dataDir,
-		"STAGECOACH_DATABASE_URL":       w.db.DatabaseURL,
-		"STAGECOACH_WEBHOOK_SECRET":     secret,
-		"STAGECOACH_GITHUB_APP_ID":      strconv.FormatInt(w.sim.AppID(), 10),
-		"STAGECOACH_GITHUB_PRIVATE_KEY": string(w.sim.AppPrivateKeyPEM()),
-		"STAGECOACH_GITHUB_API_URL":     w.sim.URL(),
-		"STAGECOACH_PULUMI_COMMAND":     w.tools.Pulumi,
-		"PULUMI_CONFIG_PASSPHRASE":      w.passphr,
-		"STAGECOACH_SHUTDOWN_TIMEOUT":   "20s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bot.New(context.Background(), bot.Options{Config: cfg, Logger: testLogger(replica),
-		Now: w.clock.Now, ReplicaID: replica, Schema: w.db.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The scheduler knows the repositories the bot has heard from.
-	if err := b.Store().TouchRepository(context.Background(), "acme/shop", w.inst); err != nil {
-		t.Fatal(err)
-	}
-	events, cancel := b.Queue().Subscribe(river.EventKindJobCompleted)
-	defer cancel()
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Stop() })
-	// Wait for the start-up reconciliation, so later ticks see the clock the test sets.
-	if replica == "one" {
-		waitKind(t, events, (schedule.TickArgs{}).Kind())
-	}
-	return b
-}
-
-// deployDev deploys dev at the head commit, as a promotion would, through an engine on the same
-// backend and store.
-func (w *scheduleWorld) deployDev(t *testing.T, st *store.Store) {
-	t.Helper()
-	r := w.runner(t, st)
-	dir := t.TempDir()
-	files, err := w.sim.Files("acme/shop", w.headSHA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeTree(t, dir, files)
-	if _, err := r.Up(context.Background(), engine.Request{Program: engine.LocalProgram(filepath.Join(dir, "infra")), Stack: "dev",
-		Tags: map[string]string{engine.TagRepo: "acme/shop", engine.TagSHA: w.headSHA, engine.TagEnv: "dev"}}); err != nil {
-		t.Fatalf("deploying dev: %v", err)
-	}
-}
-
-func (w *scheduleWorld) runner(t *testing.T, st *store.Store) *engine.Runner {
-	t.Helper()
-	r, err := engine.New(engine.Config{PulumiCommand: w.tools.Pulumi, LanguageDirs: w.tools.LanguageDirs, BackendURL: w.backend,
-		Passphrase: w.passphr, PulumiHome: filepath.Join(w.dataDir, "pulumi-home"), WorkDir: t.TempDir()}, st, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (w *scheduleWorld) outputs(t *testing.T, st *store.Store) map[string]engine.Output {
-	t.Helper()
-	out, err := w.runner(t, st).Outputs(context.Background(), engine.Request{Program: engine.StateOnly("sleepy"), Stack: "dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// tick runs one reconciliation and waits until it and the transitions it enqueued have finished.
-// tickUntil ticks (as the periodic tick does every minute) until dev's state is want, at most three
-// times: a tick that finds a transition still holding the stack leaves it to the next tick, which is
-// the scheduler's guarantee (convergence by the next tick), not one tick per change.
-func tickUntil(t *testing.T, b *bot.Bot, want string) store.SleepState {
-	t.Helper()
-	var st store.SleepState
-	for range 3 {
-		tick(t, b, 0)
-		st, _ = b.Store().SleepState(context.Background(), "acme/shop", "dev", "dev")
-		if st.State == want {
-			break
-		}
-	}
-	return st
-}
-
-func tick(t *testing.T, b *bot.Bot, transitions int) {
-	t.Helper()
-	events, cancel := b.Queue().Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
-	defer cancel()
-	// A tick still waiting or running saw an older clock: let it finish, then insert ours.
-	for {
-		res, err := b.Queue().Insert(context.Background(), schedule.TickArgs{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.UniqueSkippedAsDuplicate {
-			break
-		}
-		waitKind(t, events, (schedule.TickArgs{}).Kind())
-	}
-	timeout := time.After(3 * time.Minute)
-	ticked := false
-	for done := 0; done < transitions || !ticked; {
-		select {
-		case e := <-events:
-			if e.Kind == river.EventKindJobFailed {
-				t.Fatalf("%s failed: %v", e.Job.Kind, e.Job.Errors)
-			}
-			switch e.Job.Kind {
-			case (schedule.TickArgs{}).Kind():
-				ticked = true
-			case (schedule.TransitionArgs{}).Kind():
-				done++
-			}
-		case <-timeout:
-			t.Fatal("timed out waiting for the tick and its transitions")
-		}
-	}
-	// Transitions are not unique: one that found its stack's lease taken, or one queued by an earlier
-	// tick, may have completed above while another still waits or works. Wait until none is left.
-	for deadline := time.Now().Add(3 * time.Minute); ; {
-		var n int
-		if err := b.Store().DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = $1
-			AND state IN ('available', 'pending', 'running', 'scheduled', 'retryable')`, (schedule.TransitionArgs{}).Kind()).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d transitions still queued or running", n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the job table
-	}
-}
-
-// waitKind waits for a completed job of kind.
-func waitKind(t *testing.T, events <-chan *river.Event, kind string) {
-	t.Helper()
-	timeout := time.After(2 * time.Minute)
-	for {
-		select {
-		case e := <-events:
-			if e.Job.Kind == kind {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("timed out waiting for a %s job", kind)
-		}
-	}
-}
-
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return bottest.New(t, bottest.Pulumi(), bottest.Database(db), bottest.Files(sleepyProject),
+		bottest.WithClock(bottest.ClockAt(berlin(t, "2026-11-25 12:00"))))
 }
 
 func TestScheduleEndToEnd(t *testing.T) {
 	t.Parallel()
 	w := newScheduleWorld(t, storetest.SQLite(t))
-	b := w.newScheduleBot(t, "one")
+	b := w.StartBot(bottest.BotOptions{Replica: "one", Scheduled: true, AwaitStartTick: true})
 	ctx := context.Background()
-	w.deployDev(t, b.Store())
+	w.Deploy(b.Store(), "dev")
 
-	t.Run("a weekday night puts dev to sleep through Pulumi", func(t *testing.T) {
-		w.clock.Set(berlin(t, "2026-11-25 21:30")) // a bot down at 20:00 catches up
-		tick(t, b, 1)
-		out := w.outputs(t, b.Store())
+	w.Run(t, "a weekday night puts dev to sleep through Pulumi", func(t *testing.T) {
+		w.Clock.Set(berlin(t, "2026-11-25 21:30")) // a bot down at 20:00 catches up
+		w.Tick(1)
+		out := w.Outputs("sleepy", "dev")
 		if out["sleeping"].Value != "true" || out["replicas"].Value != "2" {
 			t.Fatalf("outputs = %v, want sleeping with the stack's own config kept", out)
 		}
@@ -309,19 +87,19 @@ func TestScheduleEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("a tick with nothing to change changes nothing", func(t *testing.T) {
-		w.clock.Set(berlin(t, "2026-11-25 23:00"))
-		tick(t, b, 0)
+	w.Run(t, "a tick with nothing to change changes nothing", func(t *testing.T) {
+		w.Clock.Set(berlin(t, "2026-11-25 23:00"))
+		w.Tick(0)
 		st, _ := b.Store().SleepState(ctx, "acme/shop", "dev", "dev")
 		if !st.ChangedAt.Equal(berlin(t, "2026-11-25 21:30")) {
 			t.Fatalf("state changed at %v", st.ChangedAt)
 		}
 	})
 
-	t.Run("the morning wakes it and restores the key exactly", func(t *testing.T) {
-		w.clock.Set(berlin(t, "2026-11-26 07:01"))
-		tick(t, b, 1)
-		out := w.outputs(t, b.Store())
+	w.Run(t, "the morning wakes it and restores the key exactly", func(t *testing.T) {
+		w.Clock.Set(berlin(t, "2026-11-26 07:01"))
+		w.Tick(1)
+		out := w.Outputs("sleepy", "dev")
 		if out["sleeping"].Value != "false" {
 			t.Fatalf("outputs = %v", out)
 		}
@@ -331,7 +109,7 @@ func TestScheduleEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("the savings are in the metrics", func(t *testing.T) {
+	w.Run(t, "the savings are in the metrics", func(t *testing.T) {
 		rec := httptest.NewRecorder()
 		b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		for _, want := range []string{
@@ -345,56 +123,35 @@ func TestScheduleEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("/wake needs write access and sets an override that is confirmed", func(t *testing.T) {
-		w.sim.SetCollaborator("acme/shop", "alice", "write")
-		w.sim.SetCollaborator("acme/shop", "viewer", "read")
-		w.sim.SetWebhookURL("http://" + b.Addr() + "/webhooks/github")
-		pr, err := w.sim.OpenPR("acme/shop", githubsim.PROptions{Author: "alice", Files: map[string]string{"notes.txt": "x"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+	w.Run(t, "/wake needs write access and sets an override that is confirmed", func(t *testing.T) {
+		w.Sim.SetWebhookURL("http://" + b.Addr() + "/webhooks/github")
+		pr := w.OpenPR(githubsim.PROptions{Author: "alice", Files: map[string]string{"notes.txt": "x"}})
 		now := berlin(t, "2026-11-26 22:00") // Thursday night: dev sleeps
-		w.clock.Set(now)
-		if _, err := w.sim.Comment("acme/shop", pr.Number, "viewer", "/wake dev"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.sim.Comment("acme/shop", pr.Number, "alice", "/wake dev for 3h"); err != nil {
-			t.Fatal(err)
-		}
-		ctx2, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		err = w.sim.WaitFor(ctx2, func() bool {
-			var refused, confirmed bool
-			for _, c := range w.sim.Comments("acme/shop", pr.Number) {
-				refused = refused || strings.Contains(c.Body, "needs write access")
-				confirmed = confirmed || strings.Contains(c.Body, "`dev` wakes now and stays awake until Fri 27 Nov 01:00 CET (set by @alice)")
-			}
-			return refused && confirmed
+		w.Clock.Set(now)
+		w.Comment(pr.Number, "viewer", "/wake dev")
+		w.Comment(pr.Number, "alice", "/wake dev for 3h")
+		w.Wait("the answers", func() bool {
+			return w.Commented(pr.Number, "needs write access") &&
+				w.Commented(pr.Number, "`dev` wakes now and stays awake until Fri 27 Nov 01:00 CET (set by @alice)")
 		})
-		if err != nil {
-			for _, c := range w.sim.Comments("acme/shop", pr.Number) {
-				t.Logf("comment by %s: %s", c.Author, c.Body)
-			}
-			t.Fatalf("waiting for the answers: %v", err)
-		}
 		o, err := b.Store().SleepOverrides(ctx, "acme/shop")
 		if err != nil || o["dev"].SetBy != "alice" || !o["dev"].Until.Equal(now.Add(3*time.Hour)) || o["dev"].State != "awake" {
 			t.Fatalf("overrides = %+v, %v", o, err)
 		}
 	})
 
-	t.Run("a /sleep override puts it to sleep in the day and expires", func(t *testing.T) {
+	w.Run(t, "a /sleep override puts it to sleep in the day and expires", func(t *testing.T) {
 		now := berlin(t, "2026-11-26 10:00")
-		w.clock.Set(now)
+		w.Clock.Set(now)
 		if err := b.Store().SetSleepOverride(ctx, store.SleepOverride{Repo: "acme/shop", Environment: "dev", State: "asleep",
 			Until: now.Add(time.Hour), SetBy: "alice", SetAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		if st := tickUntil(t, b, "asleep"); st.State != "asleep" {
+		if st := w.TickUntil("dev", "asleep"); st.State != "asleep" {
 			t.Fatalf("with the override: %+v", st)
 		}
-		w.clock.Set(now.Add(61 * time.Minute))
-		if st := tickUntil(t, b, "awake"); st.State != "awake" {
+		w.Clock.Set(now.Add(61 * time.Minute))
+		if st := w.TickUntil("dev", "awake"); st.State != "awake" {
 			t.Fatalf("after the override: %+v", st)
 		}
 	})
@@ -403,16 +160,16 @@ func TestScheduleEndToEnd(t *testing.T) {
 func TestScheduleWaitsForAnOperationInFlight(t *testing.T) {
 	t.Parallel()
 	w := newScheduleWorld(t, storetest.SQLite(t))
-	b := w.newScheduleBot(t, "one")
-	w.deployDev(t, b.Store())
+	b := w.StartBot(bottest.BotOptions{Replica: "one", Scheduled: true, AwaitStartTick: true})
+	w.Deploy(b.Store(), "dev")
 	ctx := context.Background()
 
 	// Another operation holds the stack's lease (as a promotion would while deploying).
-	key := "pulumi-stack:" + w.backend + "#organization/sleepy/dev"
+	key := "pulumi-stack:" + w.Backend + "#organization/sleepy/dev"
 	if ok, err := b.Store().TryAcquire(ctx, key, "a-promotion", time.Hour); err != nil || !ok {
 		t.Fatalf("taking the lease: %v %v", ok, err)
 	}
-	w.clock.Set(berlin(t, "2026-11-25 21:00"))
+	w.Clock.Set(berlin(t, "2026-11-25 21:00"))
 	events, cancel := b.Queue().Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 	defer cancel()
 	if _, err := b.Queue().Insert(ctx, schedule.TickArgs{}, nil); err != nil {
@@ -448,8 +205,8 @@ func TestScheduleTwoReplicasApplyOnce(t *testing.T) {
 	w := newScheduleWorld(t, storetest.Postgres(t))
 	ctx := context.Background()
 	// dev runs, and it is 21:00 on a Wednesday when both replicas start: each wants dev asleep.
-	w.deployDev(t, storetest.Open(t, w.db))
-	w.clock.Set(berlin(t, "2026-11-25 21:00"))
+	w.Deploy(storetest.Open(t, w.DB), "dev")
+	w.Clock.Set(berlin(t, "2026-11-25 21:00"))
 	var counts sync.Map // job kind → *int, across both replicas
 	var mu sync.Mutex
 	count := func(kind string) int {
@@ -463,7 +220,7 @@ func TestScheduleTwoReplicasApplyOnce(t *testing.T) {
 	changed := make(chan struct{}, 64)
 	var bots []*bot.Bot
 	for _, name := range []string{"a", "b"} {
-		b := w.newScheduleBot(t, name)
+		b := w.StartBot(bottest.BotOptions{Replica: name, Scheduled: true})
 		events, cancel := b.Queue().Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 		t.Cleanup(cancel)
 		go func() {
@@ -495,7 +252,7 @@ func TestScheduleTwoReplicasApplyOnce(t *testing.T) {
 		st, err := bots[0].Store().SleepState(ctx, "acme/shop", "dev", "dev")
 		return st, err == nil && st.State == "asleep"
 	}
-	updates0 := w.succeededUpdates(t, "dev")
+	updates0 := w.SucceededUpdates("dev")
 	// Both replicas reconcile, more than once. A transition job that finds the other replica's
 	// transition holding the stack ends at once, so the test waits for the effect, not for a job.
 	for _, b := range bots {
@@ -519,45 +276,7 @@ func TestScheduleTwoReplicasApplyOnce(t *testing.T) {
 	if st, ok := asleep(); !ok || !st.ChangedAt.Equal(first.ChangedAt) {
 		t.Fatalf("state %+v after more ticks, want asleep since %s (applied once)", st, first.ChangedAt)
 	}
-	if n := w.succeededUpdates(t, "dev") - updates0; n != 1 {
+	if n := w.SucceededUpdates("dev") - updates0; n != 1 {
 		t.Fatalf("%d updates of dev, want exactly 1", n)
 	}
-}
-
-func testLogger(replica string) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", replica)
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-// succeededUpdates counts the successful `pulumi up` runs in stack's history in the file backend.
-func (w *scheduleWorld) succeededUpdates(t *testing.T, stack string) int {
-	t.Helper()
-	n := 0
-	root := filepath.Join(w.dataDir, "state", ".pulumi", "history")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Base(filepath.Dir(p)) != stack || !strings.HasSuffix(p, ".history.json") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		var h struct {
-			Kind   string `json:"kind"`
-			Result string `json:"result"`
-		}
-		if err := json.Unmarshal(b, &h); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if h.Kind == "update" && h.Result == "succeeded" {
-			n++
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return n
 }
