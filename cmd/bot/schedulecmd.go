@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/stagecoach/stagecoach/internal/configcheck"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/schedule"
@@ -86,7 +86,7 @@ func scheduleAll(ctx context.Context, getenv func(string) string, now func() tim
 	if err != nil {
 		return fmt.Errorf("reading each repository's schedules needs the GitHub App (or give a FILE): %w", err)
 	}
-	configs := configcheck.New(app, slog.New(slog.DiscardHandler))
+	configs := repoconfig.NewLoaders(githubapi.Apps{App: app}, slog.New(slog.DiscardHandler))
 	repos, err := st.Repositories(ctx)
 	if err != nil {
 		return err

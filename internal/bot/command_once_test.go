@@ -15,12 +15,14 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/command"
-	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/ephemeral"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/promotion"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/schedule"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
@@ -95,15 +97,16 @@ func newOnceWorld(t *testing.T, o store.Options) *onceWorld {
 	o.Now = clock.Now
 	st := storetest.Open(t, o)
 	log := slog.New(slog.DiscardHandler)
-	configs := configcheck.New(app, log)
-	eph := ephemeral.New(ephemeral.Options{Records: st, Leases: st, Jobs: onceJobs{}, GitHub: app, Configs: configs, Logger: log, Now: clock.Now})
-	pro := promotion.New(promotion.Options{Records: st, Jobs: onceJobs{}, GitHub: app, Configs: configs, Logger: log, Now: clock.Now})
-	sch := schedule.New(schedule.Options{Store: st, Jobs: onceJobs{}, Config: configs, GitHub: app, Logger: log, Now: clock.Now})
+	gh := githubapi.Apps{App: app}
+	configs := repoconfig.NewLoaders(gh, log)
+	eph := ephemeral.New(ephemeral.Options{Deps: feature.Deps{Leases: st, Jobs: onceJobs{}, GitHub: gh, Configs: configs, Logger: log, Now: clock.Now}, Records: st})
+	pro := promotion.New(promotion.Options{Deps: feature.Deps{Jobs: onceJobs{}, GitHub: gh, Configs: configs, Logger: log, Now: clock.Now}, Records: st})
+	sch := schedule.New(schedule.Options{Store: st, Jobs: onceJobs{}, Config: configs, GitHub: gh, Logger: log, Now: clock.Now})
 	var specs []command.Spec
 	specs = append(specs, eph.Commands()...)
 	specs = append(specs, pro.Commands()...)
 	specs = append(specs, sch.Commands()...)
-	return &onceWorld{sim: sim, st: st, clock: clock, router: command.NewRouter(app, st, log, specs...), inst: inst, main: r.HeadSHA}
+	return &onceWorld{sim: sim, st: st, clock: clock, router: command.NewRouter(gh, st, log, specs...), inst: inst, main: r.HeadSHA}
 }
 
 // say comments body on pr as author and returns the comment's id and its issue_comment event.

@@ -15,14 +15,16 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/command"
-	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
 	"github.com/stagecoach/stagecoach/internal/ephemeral"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
@@ -95,10 +97,11 @@ func newReconcileWorld(t *testing.T, extra string) *reconcileWorld {
 		t.Fatal(err)
 	}
 	w := &reconcileWorld{t: t, sim: sim, st: st, fake: enginetest.NewFake(), jobs: &recordedJobs{}, clock: clock, inst: inst}
-	w.svc = ephemeral.New(ephemeral.Options{Records: st, Leases: st, Jobs: w.jobs, GitHub: app, Engine: w.fake,
-		Sources: src, Configs: configcheck.New(app, log), Logger: log, Now: clock.Now})
+	gh := githubapi.Apps{App: app}
+	w.svc = ephemeral.New(ephemeral.Options{Deps: feature.Deps{Leases: st, Jobs: w.jobs, GitHub: gh,
+		Sources: src, Configs: repoconfig.NewLoaders(gh, log), Logger: log, Now: clock.Now}, Records: st, Engine: w.fake})
 	w.worker = &ephemeral.PRWorker{Service: w.svc}
-	w.router = command.NewRouter(app, st, log, w.svc.Commands()...)
+	w.router = command.NewRouter(gh, st, log, w.svc.Commands()...)
 	sim.SetCollaborator("acme/shop", "dev", "write")
 	return w
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -30,8 +31,8 @@ func (s *Service) Commands() []command.Spec {
 // prState reads the PR's facts from GitHub.
 func (s *Service) prState(ctx context.Context, c command.Command) (prFacts, error) {
 	gh := s.o.GitHub.Installation(c.InstallationID)
-	owner, name := splitRepo(c.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, c.PR)
+	owner, name := githubapi.SplitRepo(c.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, c.PR)
 	if err != nil {
 		return prFacts{}, fmt.Errorf("reading %s#%d: %w", c.Repo, c.PR, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -79,8 +80,8 @@ func (s *Service) Sweep(ctx context.Context) error {
 // sweepOne checks one environment: PR closed, TTL run out, warning due, or work pending.
 func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 	gh := s.o.GitHub.Installation(env.InstallationID)
-	owner, name := splitRepo(env.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, env.PR)
+	owner, name := githubapi.SplitRepo(env.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
 	var ghErr *github.ErrorResponse
 	switch {
 	case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
@@ -134,7 +135,7 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 				return err
 			}
 			// The edit does not notify anyone: a short comment does.
-			if _, _, err := gh.Issues.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
+			if _, _, err := gh.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
 				fmt.Sprintf("⏰ The environment `%s` expires in %s. Comment `/extend 24h` or add the label `%s` to keep it.",
 					env.Stack, roughly(env.ExpiresAt.Sub(now)), ec.Labels.Keep))}); err != nil {
 				return fmt.Errorf("warning %s#%d: %w", env.Repo, env.PR, err)
@@ -164,7 +165,7 @@ func (s *Service) sweepOrphans(ctx context.Context, r store.Repository) error {
 		return err
 	}
 	gh := s.o.GitHub.Installation(r.InstallationID)
-	owner, name := splitRepo(r.Repo)
+	owner, name := githubapi.SplitRepo(r.Repo)
 	for _, project := range projects {
 		stacks, err := s.o.Engine.ListStacks(ctx, project, map[string]string{engine.TagRepo: r.Repo})
 		if err != nil {
@@ -175,10 +176,9 @@ func (s *Service) sweepOrphans(ctx context.Context, r store.Repository) error {
 			if err != nil || n <= 0 {
 				continue
 			}
-			pr, _, err := gh.PullRequests.Get(ctx, owner, name, n)
+			pr, _, err := gh.GetPullRequest(ctx, owner, name, n)
 			if err != nil {
-				var ghErr *github.ErrorResponse
-				if !errors.As(err, &ghErr) || ghErr.Response == nil || ghErr.Response.StatusCode != http.StatusNotFound {
+				if !githubapi.IsNotFound(err) {
 					return fmt.Errorf("reading %s#%d: %w", r.Repo, n, err)
 				}
 			} else if pr.GetState() == "open" {

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
@@ -187,9 +187,9 @@ func (s *Service) reconcile(ctx context.Context, a PRArgs) error {
 // than the row knows: a deploy always takes the current head, never an older one. A fork's
 // new head is not approved, so nothing is wanted until a writer's /deploy. open is false for a
 // closed PR.
-func (s *Service) refreshHead(ctx context.Context, gh *github.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
-	owner, name := splitRepo(env.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, env.PR)
+func (s *Service) refreshHead(ctx context.Context, gh githubapi.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
 	if err != nil {
 		return env, false, fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
 	}
@@ -227,9 +227,9 @@ func (s *Service) set(ctx context.Context, env store.PREnvironment, fn func(*sto
 
 // request builds the engine request of a deploy or preview of sha: the template's config, the
 // bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…) and the tags.
-func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
-	owner, name := splitRepo(env.Repo)
-	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
+func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	dir, err := s.o.Sources.Project(ctx, gh, owner, name, sha, cfg.Project)
 	if err != nil {
 		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, render.ShortSHA(sha), err)
 	}
@@ -263,7 +263,7 @@ func opFailure(res engine.Result, err error) (engine.Result, string) {
 }
 
 // deploy previews and deploys the PR's desired head on its slot.
-func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
+func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
 	sha, seq := env.DesiredSHA, env.DesiredSeq
 	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{
 		"stagecoach:pr": strconv.Itoa(env.PR), "stagecoach:slot": strconv.Itoa(slot)}); err != nil {
@@ -354,7 +354,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 }
 
 // previewOnly answers /preview: a preview of the PR's head, shown in the comment.
-func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment) error {
+func (s *Service) previewOnly(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment) error {
 	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.PreviewWanted = false })
 	if err != nil {
 		return err
@@ -408,7 +408,7 @@ func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoc
 // teardown destroys the environment, removes the stack, marks the deployment inactive and frees
 // the slot for the next waiting PR. A failure stays in the row and the comment, and the job is
 // retried with backoff until it succeeds.
-func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PREnvironment) error {
+func (s *Service) teardown(ctx context.Context, gh githubapi.Client, env store.PREnvironment) error {
 	cfg, err := s.config(ctx, env.InstallationID, env.Repo)
 	if err != nil {
 		return err
