@@ -39,6 +39,17 @@ func (s *Service) prState(ctx context.Context, c command.Command) (prFacts, erro
 	return factsOf(pr, c.Repo), nil
 }
 
+// commandTarget loads the config and the PR's facts for a command about the PR; a nil config
+// means PR environments are off and the command was answered.
+func (s *Service) commandTarget(ctx context.Context, c command.Command) (*repoconfig.Config, prFacts, error) {
+	cfg, err := s.commandConfig(ctx, c)
+	if err != nil || cfg == nil {
+		return nil, prFacts{}, err
+	}
+	f, err := s.prState(ctx, c)
+	return cfg, f, err
+}
+
 // commandConfig loads the config and answers when PR environments are off.
 func (s *Service) commandConfig(ctx context.Context, c command.Command) (*repoconfig.Config, error) {
 	cfg, err := s.config(ctx, c.InstallationID, c.Repo)
@@ -52,12 +63,8 @@ func (s *Service) commandConfig(ctx context.Context, c command.Command) (*repoco
 }
 
 func (s *Service) deployCommand(ctx context.Context, c command.Command) error {
-	cfg, err := s.commandConfig(ctx, c)
+	cfg, f, err := s.commandTarget(ctx, c)
 	if err != nil || cfg == nil {
-		return err
-	}
-	f, err := s.prState(ctx, c)
-	if err != nil {
 		return err
 	}
 	if !f.Open {
@@ -138,12 +145,8 @@ func (s *Service) destroyCommand(ctx context.Context, c command.Command) error {
 }
 
 func (s *Service) previewCommand(ctx context.Context, c command.Command) error {
-	cfg, err := s.commandConfig(ctx, c)
+	cfg, f, err := s.commandTarget(ctx, c)
 	if err != nil || cfg == nil {
-		return err
-	}
-	f, err := s.prState(ctx, c)
-	if err != nil {
 		return err
 	}
 	if f.Fork && cfg.Ephemeral.Forks == repoconfig.ForkNever {

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
@@ -32,7 +33,7 @@ type PRWorker struct {
 func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
 	s, a := w.Service, job.Args
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "pr", a.PR)
-	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: prLeaseKey(a.Repo, a.PR), Logger: log,
+	return feature.Converge(ctx, s.o.Leases, lease.Subject{Key: prLeaseKey(a.Repo, a.PR), Logger: log,
 		Pending: func(ctx context.Context) (bool, error) {
 			env, err := s.o.Records.PREnvironment(ctx, a.Repo, a.PR)
 			if errors.Is(err, store.ErrNotFound) {
@@ -41,12 +42,7 @@ func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
 			return needsWork(env), err
 		},
 		Work: func(ctx context.Context) error { return s.reconcile(ctx, a) },
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Warn("reconciling the PR environment failed; it is retried after a pause", "error", err)
-		return nil
-	}
-	return err
+	}, "reconciling the PR environment failed; it is retried after a pause")
 }
 
 // Timeout implements river.Worker: an operation runs as long as its own timeout allows

@@ -84,3 +84,16 @@ func Config(ctx context.Context, configs Configs, installation int64, repo strin
 	}
 	return loaded, nil
 }
+
+// Converge works a feature's subject under its lease (lease.Converge). A failure is logged on
+// s.Logger as failed (which says what failed and that it is retried) and the job succeeds: the
+// lease is parked for a growing pause and the feature's Resume queues the subject again. Only a
+// cancelled job returns its error.
+func Converge(ctx context.Context, leases lease.Table, s lease.Subject, failed string) error {
+	err := lease.Converge(ctx, leases, s)
+	if err != nil && ctx.Err() == nil {
+		s.Logger.Warn(failed, "error", err)
+		return nil
+	}
+	return err
+}

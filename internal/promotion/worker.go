@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
@@ -31,18 +32,13 @@ type EnvironmentWorker struct {
 func (w *EnvironmentWorker) Work(ctx context.Context, job *river.Job[EnvironmentArgs]) error {
 	s, a := w.Service, job.Args
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "environment", a.Environment)
-	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: environmentLeaseKey(a.Repo, a.Environment), Logger: log,
+	return feature.Converge(ctx, s.o.Leases, lease.Subject{Key: environmentLeaseKey(a.Repo, a.Environment), Logger: log,
 		Pending: func(ctx context.Context) (bool, error) {
 			queued, err := s.o.Records.QueuedPromotions(ctx, a.Repo, a.Environment)
 			return len(queued) > 0, err
 		},
 		Work: func(ctx context.Context) error { return s.work(ctx, a) },
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Warn("working the promotion queue failed; it is retried after a pause", "error", err)
-		return nil
-	}
-	return err
+	}, "working the promotion queue failed; it is retried after a pause")
 }
 
 // Timeout implements river.Worker: a promotion runs as long as its operation's own timeout allows.
