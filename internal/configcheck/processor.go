@@ -19,6 +19,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 )
 
@@ -108,8 +109,8 @@ func Describe(loaded repoconfig.Loaded, verr *repoconfig.ValidationError) (title
 	}
 	title = fmt.Sprintf("%s on %s has %d problem%s", repoconfig.FileName, loaded.Branch, n, plural)
 	var b strings.Builder
-	fmt.Fprintf(&b, "stagecoach reads `%s` from the default branch `%s` (at `%.7s`) and found %d problem%s. ",
-		repoconfig.FileName, loaded.Branch, loaded.SHA, n, plural)
+	fmt.Fprintf(&b, "stagecoach reads `%s` from the default branch `%s` (at `%s`) and found %d problem%s. ",
+		repoconfig.FileName, loaded.Branch, render.ShortSHA(loaded.SHA), n, plural)
 	b.WriteString("Until they are fixed on the default branch, stagecoach deploys nothing for this repository.\n\n```text\n")
 	for i, fe := range verr.Errors {
 		if i == maxListed {

@@ -12,15 +12,15 @@ import (
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
-// memRecords keeps one PR's row in memory; the Records methods a test does not need panic (nil
+// oneRow keeps one PR's row in memory; the Records methods a test does not need panic (nil
 // embedded interface), so a test that reaches one says so.
-type memRecords struct {
-	Records
-	mu  sync.Mutex
+type oneRow struct {
 	env store.PREnvironment
+	mu  sync.Mutex
+	Records
 }
 
-func (m *memRecords) UpdatePREnvironment(_ context.Context, _ string, _ int, _ *store.PREnvironment, fn func(*store.PREnvironment) error) (store.PREnvironment, error) {
+func (m *oneRow) UpdatePREnvironment(_ context.Context, _ string, _ int, _ *store.PREnvironment, fn func(*store.PREnvironment) error) (store.PREnvironment, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.env
@@ -39,20 +39,27 @@ func TestTheOneCommentIsFoundAgainAndEditedNotPostedTwice(t *testing.T) {
 	t.Parallel()
 	cfg := &repoconfig.Config{Ephemeral: defaults(t)}
 	row := store.PREnvironment{Repo: "acme/shop", PR: 7, Stack: "pr-7", Status: store.PRReady, DeployedSHA: "abc1234def"}
-	newService := func(gh *githubapitest.Fake) (*Service, *memRecords) {
-		recs := &memRecords{env: row}
-		return New(Options{Deps: feature.Deps{GitHub: gh}, Records: recs}), recs
+	// upsert writes the comment of a row recording commentID, on a PR seed puts comments on.
+	upsert := func(t *testing.T, commentID int64, seed func(gh *githubapitest.Fake)) (*githubapitest.Fake, *oneRow) {
+		t.Helper()
+		gh := githubapitest.New("stagecoach[bot]")
+		seed(gh)
+		recs := &oneRow{env: row}
+		recs.env.CommentID = commentID
+		s := New(Options{Deps: feature.Deps{GitHub: gh}, Records: recs})
+		if err := s.updateComment(context.Background(), gh, cfg, recs.env, nil); err != nil {
+			t.Fatal(err)
+		}
+		return gh, recs
 	}
 
 	t.Run("a marked bot comment is edited in place and its id recorded", func(t *testing.T) {
 		t.Parallel()
-		gh := githubapitest.New("stagecoach[bot]")
-		gh.AddComment("acme/shop", 7, "dev", "looks good")
-		id := gh.AddComment("acme/shop", 7, "stagecoach[bot]", Marker+"\nan older status")
-		s, recs := newService(gh)
-		if err := s.updateComment(context.Background(), gh, cfg, row, nil); err != nil {
-			t.Fatal(err)
-		}
+		var id int64
+		gh, recs := upsert(t, 0, func(gh *githubapitest.Fake) {
+			gh.AddComment("acme/shop", 7, "dev", "looks good")
+			id = gh.AddComment("acme/shop", 7, "stagecoach[bot]", Marker+"\nan older status")
+		})
 		if n := gh.Count("CreateComment"); n != 0 {
 			t.Errorf("posted %d new comments, want the old one edited", n)
 		}
@@ -67,12 +74,10 @@ func TestTheOneCommentIsFoundAgainAndEditedNotPostedTwice(t *testing.T) {
 
 	t.Run("a marker quoted by a person is not the bot's comment", func(t *testing.T) {
 		t.Parallel()
-		gh := githubapitest.New("stagecoach[bot]")
-		quoted := gh.AddComment("acme/shop", 7, "dev", "> "+Marker+" why is this here?")
-		s, recs := newService(gh)
-		if err := s.updateComment(context.Background(), gh, cfg, row, nil); err != nil {
-			t.Fatal(err)
-		}
+		var quoted int64
+		gh, recs := upsert(t, 0, func(gh *githubapitest.Fake) {
+			quoted = gh.AddComment("acme/shop", 7, "dev", "> "+Marker+" why is this here?")
+		})
 		if n := gh.Count("EditComment"); n != 0 {
 			t.Errorf("edited %d comments, want the person's comment left alone", n)
 		}
@@ -84,12 +89,7 @@ func TestTheOneCommentIsFoundAgainAndEditedNotPostedTwice(t *testing.T) {
 
 	t.Run("a recorded comment someone deleted is written anew", func(t *testing.T) {
 		t.Parallel()
-		gh := githubapitest.New("stagecoach[bot]")
-		s, recs := newService(gh)
-		recs.env.CommentID = 99 // not on GitHub any more
-		if err := s.updateComment(context.Background(), gh, cfg, recs.env, nil); err != nil {
-			t.Fatal(err)
-		}
+		gh, recs := upsert(t, 99, func(*githubapitest.Fake) {}) // comment 99 is not on GitHub any more
 		comments := gh.Comments("acme/shop", 7)
 		if len(comments) != 1 || recs.env.CommentID != comments[0].GetID() {
 			t.Errorf("comments = %+v, row comment %d; want one new comment recorded", comments, recs.env.CommentID)

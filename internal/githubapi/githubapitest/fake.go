@@ -110,11 +110,16 @@ func (f *Fake) Count(method string) int {
 	return n
 }
 
-// call records a call and returns the error set by FailOn. It locks f; the caller unlocks.
-func (f *Fake) call(method, owner, repo string, number int64) error {
+// run records a call and, unless FailOn made method fail, answers it with fn, holding f's lock.
+func run[T any](f *Fake, method, owner, repo string, number int64, fn func() (T, *github.Response, error)) (T, *github.Response, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, Call{Method: method, Repo: owner + "/" + repo, Number: number})
-	return f.fail[method]
+	if err := f.fail[method]; err != nil {
+		var zero T
+		return zero, nil, err
+	}
+	return fn()
 }
 
 func (f *Fake) id() int64 {
@@ -229,317 +234,266 @@ func (f *Fake) DeploymentStates(id int64) []string {
 	return out
 }
 
-func ok() *github.Response { return &github.Response{Response: &http.Response{StatusCode: http.StatusOK}} }
+func ok() *github.Response {
+	return &github.Response{Response: &http.Response{StatusCode: http.StatusOK}}
+}
 
 // CreateComment implements githubapi.Client.
 func (f *Fake) CreateComment(_ context.Context, owner, repo string, number int, comment *github.IssueComment) (*github.IssueComment, *github.Response, error) {
-	err := f.call("CreateComment", owner, repo, int64(number))
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	c := *f.addComment(owner+"/"+repo, number, f.bot, comment.GetBody())
-	return &c, ok(), nil
+	return run(f, "CreateComment", owner, repo, int64(number), func() (*github.IssueComment, *github.Response, error) {
+		c := *f.addComment(owner+"/"+repo, number, f.bot, comment.GetBody())
+		return &c, ok(), nil
+	})
 }
 
 // EditComment implements githubapi.Client.
 func (f *Fake) EditComment(_ context.Context, owner, repo string, commentID int64, comment *github.IssueComment) (*github.IssueComment, *github.Response, error) {
-	err := f.call("EditComment", owner, repo, commentID)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	for key, cs := range f.comments {
-		for _, c := range cs {
-			if c.GetID() == commentID && strings.HasPrefix(key, owner+"/"+repo+"#") {
-				c.Body = github.String(comment.GetBody())
-				c.UpdatedAt = &github.Timestamp{Time: f.now()}
-				cp := *c
-				return &cp, ok(), nil
+	return run(f, "EditComment", owner, repo, commentID, func() (*github.IssueComment, *github.Response, error) {
+		for key, cs := range f.comments {
+			for _, c := range cs {
+				if c.GetID() == commentID && strings.HasPrefix(key, owner+"/"+repo+"#") {
+					c.Body = github.String(comment.GetBody())
+					c.UpdatedAt = &github.Timestamp{Time: f.now()}
+					cp := *c
+					return &cp, ok(), nil
+				}
 			}
 		}
-	}
-	resp, nf := NotFound()
-	return nil, resp, nf
+		resp, nf := NotFound()
+		return nil, resp, nf
+	})
 }
 
 // ListComments implements githubapi.Client: one page, filtered by Since.
 func (f *Fake) ListComments(_ context.Context, owner, repo string, number int, opts *github.IssueListCommentsOptions) ([]*github.IssueComment, *github.Response, error) {
-	err := f.call("ListComments", owner, repo, int64(number))
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []*github.IssueComment
-	for _, c := range f.comments[issueKey(owner+"/"+repo, number)] {
-		if opts != nil && opts.Since != nil && c.GetUpdatedAt().Before(*opts.Since) {
-			continue
+	return run(f, "ListComments", owner, repo, int64(number), func() ([]*github.IssueComment, *github.Response, error) {
+		var out []*github.IssueComment
+		for _, c := range f.comments[issueKey(owner+"/"+repo, number)] {
+			if opts != nil && opts.Since != nil && c.GetUpdatedAt().Before(*opts.Since) {
+				continue
+			}
+			cp := *c
+			out = append(out, &cp)
 		}
-		cp := *c
-		out = append(out, &cp)
-	}
-	return out, ok(), nil
+		return out, ok(), nil
+	})
 }
 
 // ListLabelsByIssue implements githubapi.Client.
 func (f *Fake) ListLabelsByIssue(_ context.Context, owner, repo string, number int, _ *github.ListOptions) ([]*github.Label, *github.Response, error) {
-	err := f.call("ListLabelsByIssue", owner, repo, int64(number))
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	return slices.Clone(f.labels[issueKey(owner+"/"+repo, number)]), ok(), nil
+	return run(f, "ListLabelsByIssue", owner, repo, int64(number), func() ([]*github.Label, *github.Response, error) {
+		return slices.Clone(f.labels[issueKey(owner+"/"+repo, number)]), ok(), nil
+	})
 }
 
 // CreateIssueCommentReaction implements githubapi.Client.
 func (f *Fake) CreateIssueCommentReaction(_ context.Context, owner, repo string, id int64, content string) (*github.Reaction, *github.Response, error) {
-	err := f.call("CreateIssueCommentReaction", owner, repo, id)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	f.reactions[id] = append(f.reactions[id], content)
-	return &github.Reaction{ID: github.Int64(f.id()), Content: github.String(content)}, ok(), nil
+	return run(f, "CreateIssueCommentReaction", owner, repo, id, func() (*github.Reaction, *github.Response, error) {
+		f.reactions[id] = append(f.reactions[id], content)
+		return &github.Reaction{ID: github.Int64(f.id()), Content: github.String(content)}, ok(), nil
+	})
 }
 
 // GetPullRequest implements githubapi.Client.
 func (f *Fake) GetPullRequest(_ context.Context, owner, repo string, number int) (*github.PullRequest, *github.Response, error) {
-	err := f.call("GetPullRequest", owner, repo, int64(number))
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	pr, found := f.pulls[issueKey(owner+"/"+repo, number)]
-	if !found {
-		resp, nf := NotFound()
-		return nil, resp, nf
-	}
-	cp := *pr
-	return &cp, ok(), nil
+	return run(f, "GetPullRequest", owner, repo, int64(number), func() (*github.PullRequest, *github.Response, error) {
+		pr, resp, err := find(f.pulls, issueKey(owner+"/"+repo, number))
+		if err != nil {
+			return nil, resp, err
+		}
+		cp := *pr
+		return &cp, resp, nil
+	})
 }
 
 // ListPullRequestsWithCommit implements githubapi.Client: the stored pull requests whose head or
-// merge commit is sha.
+// merge commit is sha, by number.
 func (f *Fake) ListPullRequestsWithCommit(_ context.Context, owner, repo, sha string, _ *github.ListOptions) ([]*github.PullRequest, *github.Response, error) {
-	err := f.call("ListPullRequestsWithCommit", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []*github.PullRequest
-	for key, pr := range f.pulls {
-		if strings.HasPrefix(key, owner+"/"+repo+"#") && (pr.GetMergeCommitSHA() == sha || pr.GetHead().GetSHA() == sha) {
-			cp := *pr
-			out = append(out, &cp)
+	return run(f, "ListPullRequestsWithCommit", owner, repo, 0, func() ([]*github.PullRequest, *github.Response, error) {
+		var out []*github.PullRequest
+		for key, pr := range f.pulls {
+			if strings.HasPrefix(key, owner+"/"+repo+"#") && (pr.GetMergeCommitSHA() == sha || pr.GetHead().GetSHA() == sha) {
+				cp := *pr
+				out = append(out, &cp)
+			}
 		}
-	}
-	return out, ok(), nil
+		slices.SortFunc(out, func(a, b *github.PullRequest) int { return a.GetNumber() - b.GetNumber() })
+		return out, ok(), nil
+	})
 }
 
 // CreateCheckRun implements githubapi.Client.
 func (f *Fake) CreateCheckRun(_ context.Context, owner, repo string, opts github.CreateCheckRunOptions) (*github.CheckRun, *github.Response, error) {
-	err := f.call("CreateCheckRun", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	cr := &github.CheckRun{ID: github.Int64(f.id()), Name: github.String(opts.Name), HeadSHA: github.String(opts.HeadSHA),
-		Status: opts.Status, Conclusion: opts.Conclusion, ExternalID: opts.ExternalID, Output: opts.Output}
-	f.checkRuns[owner+"/"+repo] = append(f.checkRuns[owner+"/"+repo], cr)
-	cp := *cr
-	return &cp, ok(), nil
+	return run(f, "CreateCheckRun", owner, repo, 0, func() (*github.CheckRun, *github.Response, error) {
+		cr := &github.CheckRun{ID: github.Int64(f.id()), Name: github.String(opts.Name), HeadSHA: github.String(opts.HeadSHA),
+			Status: opts.Status, Conclusion: opts.Conclusion, ExternalID: opts.ExternalID, Output: opts.Output}
+		f.checkRuns[owner+"/"+repo] = append(f.checkRuns[owner+"/"+repo], cr)
+		cp := *cr
+		return &cp, ok(), nil
+	})
 }
 
 // UpdateCheckRun implements githubapi.Client.
 func (f *Fake) UpdateCheckRun(_ context.Context, owner, repo string, checkRunID int64, opts github.UpdateCheckRunOptions) (*github.CheckRun, *github.Response, error) {
-	err := f.call("UpdateCheckRun", owner, repo, checkRunID)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, cr := range f.checkRuns[owner+"/"+repo] {
-		if cr.GetID() == checkRunID {
-			cr.Name, cr.Status, cr.Conclusion, cr.Output = github.String(opts.Name), opts.Status, opts.Conclusion, opts.Output
-			cp := *cr
-			return &cp, ok(), nil
+	return run(f, "UpdateCheckRun", owner, repo, checkRunID, func() (*github.CheckRun, *github.Response, error) {
+		for _, cr := range f.checkRuns[owner+"/"+repo] {
+			if cr.GetID() == checkRunID {
+				cr.Name, cr.Status, cr.Conclusion, cr.Output = github.String(opts.Name), opts.Status, opts.Conclusion, opts.Output
+				cp := *cr
+				return &cp, ok(), nil
+			}
 		}
-	}
-	resp, nf := NotFound()
-	return nil, resp, nf
+		resp, nf := NotFound()
+		return nil, resp, nf
+	})
 }
 
 // ListCheckRunsForRef implements githubapi.Client, filtered by CheckName.
 func (f *Fake) ListCheckRunsForRef(_ context.Context, owner, repo, ref string, opts *github.ListCheckRunsOptions) (*github.ListCheckRunsResults, *github.Response, error) {
-	err := f.call("ListCheckRunsForRef", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	out := &github.ListCheckRunsResults{}
-	for _, cr := range f.checkRuns[owner+"/"+repo] {
-		if cr.GetHeadSHA() == ref && (opts == nil || opts.CheckName == nil || cr.GetName() == opts.GetCheckName()) {
-			cp := *cr
-			out.CheckRuns = append(out.CheckRuns, &cp)
+	return run(f, "ListCheckRunsForRef", owner, repo, 0, func() (*github.ListCheckRunsResults, *github.Response, error) {
+		out := &github.ListCheckRunsResults{}
+		for _, cr := range f.checkRuns[owner+"/"+repo] {
+			if cr.GetHeadSHA() == ref && (opts == nil || opts.CheckName == nil || cr.GetName() == opts.GetCheckName()) {
+				cp := *cr
+				out.CheckRuns = append(out.CheckRuns, &cp)
+			}
 		}
-	}
-	out.Total = github.Int(len(out.CheckRuns))
-	return out, ok(), nil
+		out.Total = github.Int(len(out.CheckRuns))
+		return out, ok(), nil
+	})
 }
 
 // CreateDeployment implements githubapi.Client.
 func (f *Fake) CreateDeployment(_ context.Context, owner, repo string, request *github.DeploymentRequest) (*github.Deployment, *github.Response, error) {
-	err := f.call("CreateDeployment", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	payload, err := json.Marshal(request.Payload)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the deployment payload: %w", err)
-	}
-	d := &github.Deployment{ID: github.Int64(f.id()), Ref: request.Ref, SHA: request.Ref, Task: request.Task,
-		Environment: request.Environment, Description: request.Description, Payload: payload}
-	f.deployments[owner+"/"+repo] = append(f.deployments[owner+"/"+repo], d)
-	cp := *d
-	return &cp, ok(), nil
+	return run(f, "CreateDeployment", owner, repo, 0, func() (*github.Deployment, *github.Response, error) {
+		payload, err := json.Marshal(request.Payload)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encoding the deployment payload: %w", err)
+		}
+		d := &github.Deployment{ID: github.Int64(f.id()), Ref: request.Ref, SHA: request.Ref, Task: request.Task,
+			Environment: request.Environment, Description: request.Description, Payload: payload}
+		f.deployments[owner+"/"+repo] = append(f.deployments[owner+"/"+repo], d)
+		cp := *d
+		return &cp, ok(), nil
+	})
 }
 
 // CreateDeploymentStatus implements githubapi.Client.
 func (f *Fake) CreateDeploymentStatus(_ context.Context, owner, repo string, deployment int64, request *github.DeploymentStatusRequest) (*github.DeploymentStatus, *github.Response, error) {
-	err := f.call("CreateDeploymentStatus", owner, repo, deployment)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	found := slices.ContainsFunc(f.deployments[owner+"/"+repo], func(d *github.Deployment) bool { return d.GetID() == deployment })
-	if !found {
-		resp, nf := NotFound()
-		return nil, resp, nf
-	}
-	cp := *request
-	f.statuses[deployment] = append(f.statuses[deployment], &cp)
-	return &github.DeploymentStatus{ID: github.Int64(f.id()), State: request.State, Description: request.Description}, ok(), nil
+	return run(f, "CreateDeploymentStatus", owner, repo, deployment, func() (*github.DeploymentStatus, *github.Response, error) {
+		found := slices.ContainsFunc(f.deployments[owner+"/"+repo], func(d *github.Deployment) bool { return d.GetID() == deployment })
+		if !found {
+			resp, nf := NotFound()
+			return nil, resp, nf
+		}
+		cp := *request
+		f.statuses[deployment] = append(f.statuses[deployment], &cp)
+		return &github.DeploymentStatus{ID: github.Int64(f.id()), State: request.State, Description: request.Description}, ok(), nil
+	})
 }
 
 func (f *Fake) repo(owner, repo string) (*repository, *github.Response, error) {
-	r, found := f.repos[owner+"/"+repo]
+	return find(f.repos, owner+"/"+repo)
+}
+
+// find returns m[k] with a 200 response, or GitHub's 404.
+func find[V any](m map[string]V, k string) (V, *github.Response, error) {
+	v, found := m[k]
 	if !found {
-		resp, nf := NotFound()
-		return nil, resp, nf
+		resp, err := NotFound()
+		return v, resp, err
 	}
-	return r, ok(), nil
+	return v, ok(), nil
 }
 
 // GetRepository implements githubapi.Client.
 func (f *Fake) GetRepository(_ context.Context, owner, repo string) (*github.Repository, *github.Response, error) {
-	err := f.call("GetRepository", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, resp, err := f.repo(owner, repo)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &github.Repository{FullName: github.String(owner + "/" + repo), DefaultBranch: github.String(r.branch)}, resp, nil
+	return run(f, "GetRepository", owner, repo, 0, func() (*github.Repository, *github.Response, error) {
+		r, resp, err := f.repo(owner, repo)
+		if err != nil {
+			return nil, resp, err
+		}
+		return &github.Repository{FullName: github.String(owner + "/" + repo), DefaultBranch: github.String(r.branch)}, resp, nil
+	})
 }
 
 // GetBranch implements githubapi.Client.
 func (f *Fake) GetBranch(_ context.Context, owner, repo, branch string, _ int) (*github.Branch, *github.Response, error) {
-	err := f.call("GetBranch", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, resp, err := f.repo(owner, repo)
-	if err == nil && r.branch != branch {
-		resp, err = NotFound()
-	}
-	if err != nil {
-		return nil, resp, err
-	}
-	return &github.Branch{Name: github.String(branch), Commit: &github.RepositoryCommit{SHA: github.String(r.sha)}}, resp, nil
+	return run(f, "GetBranch", owner, repo, 0, func() (*github.Branch, *github.Response, error) {
+		r, resp, err := f.repo(owner, repo)
+		if err == nil && r.branch != branch {
+			resp, err = NotFound()
+		}
+		if err != nil {
+			return nil, resp, err
+		}
+		return &github.Branch{Name: github.String(branch), Commit: &github.RepositoryCommit{SHA: github.String(r.sha)}}, resp, nil
+	})
 }
 
 // GetCommit implements githubapi.Client: a commit SetFile made.
 func (f *Fake) GetCommit(_ context.Context, owner, repo, sha string, _ *github.ListOptions) (*github.RepositoryCommit, *github.Response, error) {
-	err := f.call("GetCommit", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	r, resp, err := f.repo(owner, repo)
-	if err == nil && !r.commits[sha] {
-		resp, err = NotFound()
-	}
-	if err != nil {
-		return nil, resp, err
-	}
-	return &github.RepositoryCommit{SHA: github.String(sha)}, resp, nil
+	return run(f, "GetCommit", owner, repo, 0, func() (*github.RepositoryCommit, *github.Response, error) {
+		r, resp, err := f.repo(owner, repo)
+		if err == nil && !r.commits[sha] {
+			resp, err = NotFound()
+		}
+		if err != nil {
+			return nil, resp, err
+		}
+		return &github.RepositoryCommit{SHA: github.String(sha)}, resp, nil
+	})
 }
 
 // GetContents implements githubapi.Client: a file SetFile stored, at opts.Ref.
 func (f *Fake) GetContents(_ context.Context, owner, repo, path string, opts *github.RepositoryContentGetOptions) (*github.RepositoryContent, []*github.RepositoryContent, *github.Response, error) {
-	err := f.call("GetContents", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	r, resp, err := f.repo(owner, repo)
-	if err != nil {
-		return nil, nil, resp, err
-	}
-	ref := r.sha
-	if opts != nil && opts.Ref != "" {
-		ref = opts.Ref
-	}
-	text, found := r.files[ref+":"+path]
-	if !found {
-		resp, nf := NotFound()
-		return nil, nil, resp, nf
-	}
-	return &github.RepositoryContent{Type: github.String("file"), Path: github.String(path), Size: github.Int(len(text)),
-		Content: github.String(text)}, nil, resp, nil
+	file, resp, err := run(f, "GetContents", owner, repo, 0, func() (*github.RepositoryContent, *github.Response, error) {
+		r, resp, err := f.repo(owner, repo)
+		if err != nil {
+			return nil, resp, err
+		}
+		ref := r.sha
+		if opts != nil && opts.Ref != "" {
+			ref = opts.Ref
+		}
+		text, found := r.files[ref+":"+path]
+		if !found {
+			resp, nf := NotFound()
+			return nil, resp, nf
+		}
+		return &github.RepositoryContent{Type: github.String("file"), Path: github.String(path), Size: github.Int(len(text)),
+			Content: github.String(text)}, resp, nil
+	})
+	return file, nil, resp, err // never a directory listing: the fake stores files only
 }
 
 // GetArchiveLink implements githubapi.Client: the fake holds no tarballs, so it answers 404.
 func (f *Fake) GetArchiveLink(_ context.Context, owner, repo string, _ github.ArchiveFormat, _ *github.RepositoryContentGetOptions, _ int) (*url.URL, *github.Response, error) {
-	err := f.call("GetArchiveLink", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, nf := NotFound()
-	return nil, resp, nf
+	return run(f, "GetArchiveLink", owner, repo, 0, func() (*url.URL, *github.Response, error) {
+		resp, nf := NotFound()
+		return nil, resp, nf
+	})
 }
 
 // GetPermissionLevel implements githubapi.Client: what SetPermission set, else 404 (not a
 // collaborator).
 func (f *Fake) GetPermissionLevel(_ context.Context, owner, repo, user string) (*githubapi.PermissionLevel, *github.Response, error) {
-	err := f.call("GetPermissionLevel", owner, repo, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	p, found := f.permissions[owner+"/"+repo+":"+user]
-	if !found {
-		resp, nf := NotFound()
-		return nil, resp, nf
-	}
-	return &p, ok(), nil
+	return run(f, "GetPermissionLevel", owner, repo, 0, func() (*githubapi.PermissionLevel, *github.Response, error) {
+		p, resp, err := find(f.permissions, owner+"/"+repo+":"+user)
+		if err != nil {
+			return nil, resp, err
+		}
+		return &p, resp, nil
+	})
 }
 
 // GetTeamMembershipBySlug implements githubapi.Client: what SetTeamMembership set, else 404.
 func (f *Fake) GetTeamMembershipBySlug(_ context.Context, org, slug, user string) (*github.Membership, *github.Response, error) {
-	err := f.call("GetTeamMembershipBySlug", org, slug, 0)
-	defer f.mu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	state, found := f.teams[org+"/"+slug+":"+user]
-	if !found {
-		resp, nf := NotFound()
-		return nil, resp, nf
-	}
-	return &github.Membership{State: github.String(state)}, ok(), nil
+	return run(f, "GetTeamMembershipBySlug", org, slug, 0, func() (*github.Membership, *github.Response, error) {
+		state, resp, err := find(f.teams, org+"/"+slug+":"+user)
+		if err != nil {
+			return nil, resp, err
+		}
+		return &github.Membership{State: github.String(state)}, resp, nil
+	})
 }
