@@ -26,11 +26,14 @@ const demoRepo = "acme/storefront"
 // demoCommand runs the bot on embedded defaults against the GitHub simulator and plays a pull
 // request's life: opened and deployed, pushed to and redeployed, a command, merged and destroyed.
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := newFlags("demo", "Starts the bot on embedded defaults (SQLite, a file state backend, a simulated GitHub and a sample "+
+	c := newCmdline(config.CommandDemo, "", "Starts the bot on embedded defaults (SQLite, a file state backend, a simulated GitHub and a sample "+
 		"Pulumi project that needs no cloud account) in a temporary directory, plays a pull request from opening to merge, "+
-		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.", stdout, false)
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
-	if done, err := parseFlags(fs, args); done {
+		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.", stdout)
+	timeout := c.fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	if done, err := c.parse(args); done {
+		return err
+	}
+	if err := c.maxArgs(0); err != nil {
 		return err
 	}
 	if err := bot.HardenProcess(); err != nil {
@@ -41,7 +44,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	say("stagecoach demo — GitHub is SIMULATED: an in-process GitHub stands in for github.com, and the")
 	say("sample project deploys with the real Pulumi engine to a local file backend. No account, no cloud, no network.")
 	say("")
-	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: getenv("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})
+	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: c.getenv(getenv)("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})
 	if err != nil {
 		return fmt.Errorf("demo: the Pulumi CLI is needed: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -22,18 +23,38 @@ func readme(t *testing.T) string {
 func TestREADME(t *testing.T) {
 	t.Parallel()
 
-	t.Run("the configuration reference lists every setting with its default", func(t *testing.T) {
+	t.Run("the configuration reference lists every setting with its default, flag and the commands that read it", func(t *testing.T) {
 		t.Parallel()
 		doc := readme(t)
 		for _, s := range config.Settings() {
-			row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(s.Env) + "` \\| ([^|]*) \\|")
+			row := regexp.MustCompile("(?m)^\\| `" + regexp.QuoteMeta(s.Env) + "` \\| ([^|]*) \\|.*\\| ([^|]*) \\| ([^|]*) \\|$")
 			m := row.FindStringSubmatch(doc)
 			if m == nil {
-				t.Errorf("README has no table row for %s", s.Env)
+				t.Errorf("README has no table row for %s with its flag and the commands that read it", s.Env)
 				continue
 			}
 			if s.Default != "" && !strings.Contains(m[1], s.Default) {
 				t.Errorf("README gives %s the default %q, the code %q", s.Env, strings.TrimSpace(m[1]), s.Default)
+			}
+			flag := "–"
+			if s.Flag {
+				flag = "`--" + s.FlagName() + "`"
+			}
+			if m[2] != flag {
+				t.Errorf("README gives %s the flag %s, the code %s", s.Env, m[2], flag)
+			}
+			if want := strings.Join(s.Commands, ", "); m[3] != want {
+				t.Errorf("README says %s is read by %q, the code %q", s.Env, m[3], want)
+			}
+		}
+	})
+
+	t.Run("the exit codes are documented", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		for _, code := range []int{exitOK, exitProblems, exitUsage} {
+			if !regexp.MustCompile(fmt.Sprintf("(?m)^\\| %d \\| ", code)).MatchString(doc) {
+				t.Errorf("README's exit code table lacks %d", code)
 			}
 		}
 	})

@@ -17,18 +17,22 @@ import (
 )
 
 func doctorCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := newFlags("doctor", "Checks every part stagecoach needs and prints one line each with a fix hint. Exits 1 when something required is missing.", stdout, true)
-	if done, err := parseFlags(fs, args); done {
+	c := newCmdline(config.CommandDoctor, "", "Checks every part stagecoach needs and prints one line each with a fix hint; the first check is that "+
+		"every setting `bot serve` reads (see `bot help serve`) is valid. Exits 1 when something required is missing.", stdout).withOutput()
+	if done, err := c.parse(args); done {
 		return err
 	}
-	cfg, err := loadConfig(getenv)
-	if err != nil {
+	if err := c.maxArgs(0); err != nil {
 		return err
 	}
+	// A value that does not parse fails the settings check; the other checks run on the rest.
+	cfg, loadErr := config.Load(c.getenv(getenv))
 	tc := toolchain.Options{Command: cfg.Pulumi.Command}
 	checks := []doctor.Check{
 		{Name: "settings", Required: true, Fix: "fix the variables named above (see `bot --help`)",
-			Run: func(context.Context) (string, error) { return "all settings parse", cfg.Validate() }},
+			Run: func(context.Context) (string, error) {
+				return "all settings parse", errors.Join(loadErr, cfg.Validate())
+			}},
 		doctor.PulumiCLI(tc),
 		doctor.LanguageHosts(tc),
 		doctor.Backend(cfg.Pulumi.BackendURL),
@@ -45,10 +49,44 @@ func doctorCommand(ctx context.Context, args []string, getenv func(string) strin
 		appKeyCheck(cfg.GitHub),
 		apiCheck(cfg.GitHub),
 	}
-	if !doctor.Run(ctx, stdout, checks) {
+	results := doctor.Evaluate(ctx, checks)
+	if c.json() {
+		if err := writeJSON(stdout, doctorJSON(results)); err != nil {
+			return err
+		}
+	} else {
+		doctor.Write(stdout, results)
+	}
+	if !doctor.OK(results) {
 		return errReported
 	}
 	return nil
+}
+
+// doctorReport is `bot doctor -o json`: a stable shape, documented in the README.
+type doctorReport struct {
+	OK     bool          `json:"ok"`
+	Checks []doctorCheck `json:"checks"`
+}
+
+type doctorCheck struct {
+	Name     string `json:"name"`
+	Required bool   `json:"required"`
+	Status   string `json:"status"` // pass, fail or skip
+	Detail   string `json:"detail"`
+	Fix      string `json:"fix,omitempty"` // only on failure
+}
+
+func doctorJSON(results []doctor.Result) doctorReport {
+	r := doctorReport{OK: doctor.OK(results), Checks: make([]doctorCheck, 0, len(results))}
+	for _, res := range results {
+		c := doctorCheck{Name: res.Check.Name, Required: res.Check.Required, Status: string(res.Status), Detail: res.Detail}
+		if res.Status == doctor.Failed {
+			c.Fix = res.Check.Fix
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	return r
 }
 
 func databaseCheck(cfg config.Config) doctor.Check {

@@ -1,6 +1,6 @@
 // Command bot is stagecoach: a GitHub App that deploys Pulumi stacks for pull
 // requests, promotes them through environments and puts them to sleep off-hours.
-// Run `bot --help` for the subcommands and settings.
+// Run `bot --help` for the subcommands, settings and exit codes.
 package main
 
 import (
@@ -21,6 +21,6 @@ func main() {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "bot:", err)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

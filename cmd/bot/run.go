@@ -2,49 +2,62 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/config"
 )
 
-// errReported means the command already printed why it failed; main only sets the exit code.
-var errReported = errors.New("failed")
-
 const usage = `stagecoach — Pulumi pull-request environments, promotions and sleep schedules, as a GitHub App.
 
 Usage:
   bot serve                     run the webhook server and the job workers
   bot doctor                    check the setup: Pulumi CLI, backend, secrets, database, GitHub App
-  bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml); exit 1 on errors
+  bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml)
   bot schedule [FILE]           sleep/wake state, overrides, next transitions and savings per environment
   bot toolchain install         find or build the pinned Pulumi CLI and YAML language host
   bot demo                      play a pull request's life against a simulated GitHub and a sample project
   bot version                   print the version
+  bot help COMMAND              a command's flags and the settings it reads (same as bot COMMAND --help)
 
-Every command takes --help. Settings come from the environment:
+Output: doctor, config validate and schedule take -o table (the default) or -o json.
+
+Exit codes:
+  0  ok
+  1  the command ran and found problems (invalid settings or .stagecoach.yaml, a failed doctor
+     check, a repository whose schedules could not be read), or could not do its work
+  2  the command line is wrong: unknown command, flag or output format, wrong arguments
+
+Settings come from flags, the environment, files and defaults, in that order: a flag wins over its
+variable, a variable over its _FILE form (STAGECOACH_WEBHOOK_SECRET over STAGECOACH_WEBHOOK_SECRET_FILE),
+any of them over the default. Each command's --help lists only the settings it reads; all of them:
 `
 
 // run is the whole program behind main, with its inputs passed in so tests can drive it.
+// main turns its error into the exit code (exitCode).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
 		writeUsage(stdout)
-		return fmt.Errorf("no command given")
+		return usagef("no command given")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		writeUsage(stdout)
 		return nil
+	case "help":
+		if len(rest) == 0 {
+			writeUsage(stdout)
+			return nil
+		}
+		return run(ctx, append(slices.Clip(rest), "--help"), getenv, stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "stagecoach", version())
-		return nil
+		return versionCommand(rest, stdout)
 	case "serve":
 		return serve(ctx, rest, getenv, stdout)
 	case "doctor":
@@ -58,48 +71,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "schedule":
 		return scheduleCommand(ctx, rest, getenv, time.Now, stdout)
 	}
-	writeUsage(stdout)
-	return fmt.Errorf("unknown command %q", cmd)
+	return usagef("unknown command %q (see `bot --help` for the commands)", cmd)
 }
 
 func writeUsage(w io.Writer) {
 	fmt.Fprint(w, usage)
-	config.WriteHelp(w)
+	config.WriteTable(w, config.Settings())
 }
 
-// newFlags returns a flag set for a subcommand whose --help prints synopsis and the settings.
-func newFlags(name, synopsis string, stdout io.Writer, withSettings bool) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: bot %s\n\n%s\n", name, synopsis)
-		if hasFlags(fs) {
-			fmt.Fprintln(stdout, "\nFlags:")
-			fs.PrintDefaults()
-		}
-		if withSettings {
-			fmt.Fprintln(stdout, "\nSettings (environment variables):")
-			config.WriteHelp(stdout)
-		}
+func versionCommand(args []string, stdout io.Writer) error {
+	c := newCmdline("version", "", "Prints the version and the commit the binary was built from.", stdout)
+	if done, err := c.parse(args); done {
+		return err
 	}
-	return fs
-}
-
-func hasFlags(fs *flag.FlagSet) bool {
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	return n > 0
-}
-
-// parseFlags parses args; --help is a success that ends the command.
-func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return true, err
+	if err := c.maxArgs(0); err != nil {
+		return err
 	}
-	return false, nil
+	fmt.Fprintln(stdout, "stagecoach", version())
+	return nil
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
 }
 
 // loadConfig reads the settings and checks them.

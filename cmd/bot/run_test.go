@@ -46,14 +46,6 @@ func TestRun(t *testing.T) {
 				t.Errorf("%v: err = %v, output:\n%s", args, err, out)
 			}
 		}
-		for _, args := range [][]string{{"serve", "--help"}, {"doctor", "--help"}, {"config", "validate", "--help"}, {"toolchain", "install", "--help"}, {"schedule", "--help"}} {
-			out, _ := runCmd(t, nil, args...)
-			for _, s := range config.Settings() {
-				if !strings.Contains(out, s.Env) {
-					t.Errorf("%v lacks %s", args, s.Env)
-				}
-			}
-		}
 	})
 
 	t.Run("version prints one", func(t *testing.T) {
@@ -64,10 +56,10 @@ func TestRun(t *testing.T) {
 		}
 	})
 
-	t.Run("an unknown command is an error that shows usage", func(t *testing.T) {
+	t.Run("an unknown command is a usage error that points at --help", func(t *testing.T) {
 		t.Parallel()
-		out, err := runCmd(t, nil, "deploy-everything")
-		if err == nil || !strings.Contains(out, "Usage:") {
+		_, err := runCmd(t, nil, "deploy-everything")
+		if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "bot --help") {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -17,6 +17,7 @@ const scheduleConfig = `version: 1
 environments:
   - name: dev
   - name: staging
+  - name: prod
 schedules:
   dev:
     sleep: "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI"
@@ -48,26 +49,10 @@ func TestSchedule(t *testing.T) {
 
 	t.Run("the bot's view includes overrides from the database", func(t *testing.T) {
 		t.Parallel()
-		sim, err := githubsim.New(githubsim.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sim.Close()
-		inst := sim.AddInstallation("acme")
-		if _, err := sim.CreateRepo("acme", "shop", map[string]string{".stagecoach.yaml": scheduleConfig}); err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		st, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "stagecoach.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.TouchRepository(context.Background(), "acme/shop", inst)
-		st.SetSleepOverride(context.Background(), store.SleepOverride{Repo: "acme/shop", Environment: "dev", State: "awake",
-			Until: now.Add(2 * time.Hour), SetBy: "alice", SetAt: now})
-		st.Close()
-		env := map[string]string{"STAGECOACH_DATA_DIR": dir, "STAGECOACH_GITHUB_APP_ID": strconv.FormatInt(sim.AppID(), 10),
-			"STAGECOACH_GITHUB_PRIVATE_KEY": string(sim.AppPrivateKeyPEM()), "STAGECOACH_GITHUB_API_URL": sim.URL()}
+		env := servingRepos(t, map[string]string{"shop": scheduleConfig}, func(st *store.Store) error {
+			return st.SetSleepOverride(context.Background(), store.SleepOverride{Repo: "acme/shop", Environment: "dev", State: "awake",
+				Until: now.Add(2 * time.Hour), SetBy: "alice", SetAt: now})
+		})
 		var out strings.Builder
 		if err := scheduleCommand(context.Background(), nil, func(k string) string { return env[k] }, clock, &out); err != nil {
 			t.Fatal(err)
@@ -78,4 +63,38 @@ func TestSchedule(t *testing.T) {
 			}
 		}
 	})
+}
+
+// servingRepos starts a simulated GitHub whose installation acme holds the repositories given
+// (name → .stagecoach.yaml), and a database in which the bot has seen them, then lets seed write
+// more to it. It returns the settings that point `bot schedule` at both.
+func servingRepos(t *testing.T, configs map[string]string, seed func(*store.Store) error) map[string]string {
+	t.Helper()
+	sim, err := githubsim.New(githubsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	inst := sim.AddInstallation("acme")
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(dir, "stagecoach.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for name, cfg := range configs {
+		if _, err := sim.CreateRepo("acme", name, map[string]string{".stagecoach.yaml": cfg}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.TouchRepository(context.Background(), "acme/"+name, inst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seed != nil {
+		if err := seed(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return map[string]string{"STAGECOACH_DATA_DIR": dir, "STAGECOACH_GITHUB_APP_ID": strconv.FormatInt(sim.AppID(), 10),
+		"STAGECOACH_GITHUB_PRIVATE_KEY": string(sim.AppPrivateKeyPEM()), "STAGECOACH_GITHUB_API_URL": sim.URL()}
 }

@@ -6,17 +6,21 @@ import (
 	"io"
 
 	"github.com/stagecoach/stagecoach/internal/bot"
+	"github.com/stagecoach/stagecoach/internal/config"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := newFlags("serve", "Runs the webhook server (POST /webhooks/github, /healthz, /readyz, /metrics, /) and the job workers until interrupted.", stdout, true)
-	if done, err := parseFlags(fs, args); done {
+	c := newCmdline(config.CommandServe, "", "Runs the webhook server (POST /webhooks/github, /healthz, /readyz, /metrics, /) and the job workers until interrupted.", stdout)
+	if done, err := c.parse(args); done {
+		return err
+	}
+	if err := c.maxArgs(0); err != nil {
 		return err
 	}
 	if err := bot.HardenProcess(); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := loadConfig(c.getenv(getenv))
 	if err != nil {
 		return err
 	}

@@ -2,26 +2,29 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
+	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
 func toolchainCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "install" {
-		fmt.Fprintln(stdout, "Usage: bot toolchain install")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		fmt.Fprintln(stdout, "Usage: bot toolchain install [flags]\n\nThe only subcommand is install; `bot toolchain install --help` describes it.")
+		if len(args) > 0 && isHelp(args[0]) {
 			return nil
 		}
-		return errors.New("toolchain: the only subcommand is install")
+		return usagef("toolchain: the only subcommand is install")
 	}
-	fs := newFlags("toolchain install", "Finds the Pulumi CLI (STAGECOACH_PULUMI_COMMAND, PATH, the cache) or downloads or builds the pinned v3.274.1 and the YAML language host into the user cache directory. The first build takes several minutes.", stdout, true)
-	if done, err := parseFlags(fs, args[1:]); done {
+	c := newCmdline(config.CommandToolchain, "", "Finds the Pulumi CLI (--pulumi-command, STAGECOACH_PULUMI_COMMAND, PATH, the cache) or downloads or builds the pinned v3.274.1 and the YAML language host into the user cache directory. The first build takes several minutes.", stdout)
+	if done, err := c.parse(args[1:]); done {
 		return err
 	}
-	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: getenv("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})
+	if err := c.maxArgs(0); err != nil {
+		return err
+	}
+	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: c.getenv(getenv)("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})
 	if err != nil {
 		return err
 	}

@@ -159,77 +159,117 @@ func (s Store) SQLitePath() (string, bool) {
 
 // Validate reports every problem with the configuration at once.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.HTTP.Addr == "" {
-		add("STAGECOACH_ADDR: must not be empty")
+	return errors.Join(c.HTTP.Validate(), c.Store.Validate(), c.GitHub.Validate(), c.Pulumi.Validate(),
+		c.Jobs.Validate(), c.Log.Validate())
+}
+
+// problems collects the errors of one subsystem's settings.
+type problems []error
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+// Validate reports every problem with the HTTP settings.
+func (h HTTP) Validate() error {
+	var p problems
+	if h.Addr == "" {
+		p.add("STAGECOACH_ADDR: must not be empty")
 	}
-	for _, g := range c.HTTP.RepoAllowlist {
+	for _, g := range h.RepoAllowlist {
 		if _, err := path.Match(g, "a/b"); err != nil || !strings.Contains(g, "/") {
-			add("STAGECOACH_REPO_ALLOWLIST: %q is not an owner/repo glob", g)
+			p.add("STAGECOACH_REPO_ALLOWLIST: %q is not an owner/repo glob", g)
 		}
 	}
-	if c.HTTP.PublicURL != "" {
-		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
-			add("STAGECOACH_PUBLIC_URL: %q is not an absolute URL", c.HTTP.PublicURL)
+	if h.PublicURL != "" {
+		if u, err := url.Parse(h.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+			p.add("STAGECOACH_PUBLIC_URL: %q is not an absolute URL", h.PublicURL)
 		}
 	}
-	if c.HTTP.AdminAddr != "" && c.HTTP.AdminAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
-		add("STAGECOACH_ADMIN_ADDR: must differ from STAGECOACH_ADDR (leave it empty to serve everything there)")
+	if h.AdminAddr != "" && h.AdminAddr == h.Addr && !strings.HasSuffix(h.Addr, ":0") {
+		p.add("STAGECOACH_ADMIN_ADDR: must differ from STAGECOACH_ADDR (leave it empty to serve everything there)")
 	}
-	if c.HTTP.WebhookMaxConcurrent < 0 {
-		add("STAGECOACH_WEBHOOK_MAX_CONCURRENT: must not be negative")
+	if h.WebhookMaxConcurrent < 0 {
+		p.add("STAGECOACH_WEBHOOK_MAX_CONCURRENT: must not be negative")
 	}
-	if c.Jobs.LogRetention < time.Hour {
-		add("STAGECOACH_LOG_RETENTION: must be at least 1h, so links in fresh comments work")
+	return errors.Join(p...)
+}
+
+// Validate reports every problem with the database settings.
+func (s Store) Validate() error {
+	var p problems
+	if s.DataDir == "" {
+		p.add("STAGECOACH_DATA_DIR: must not be empty")
 	}
-	if c.Store.DataDir == "" {
-		add("STAGECOACH_DATA_DIR: must not be empty")
-	}
-	if u := c.Store.DatabaseURL; u != "" && !strings.HasPrefix(u, "sqlite://") &&
+	if u := s.DatabaseURL; u != "" && !strings.HasPrefix(u, "sqlite://") &&
 		!strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-		add("STAGECOACH_DATABASE_URL: %q must start with postgres:// or sqlite://", redactURL(u))
+		p.add("STAGECOACH_DATABASE_URL: %q must start with postgres:// or sqlite://", redactURL(u))
 	}
-	if u, err := url.Parse(c.GitHub.APIURL); err != nil || u.Scheme == "" || u.Host == "" {
-		add("STAGECOACH_GITHUB_API_URL: %q is not an absolute URL", c.GitHub.APIURL)
+	return errors.Join(p...)
+}
+
+// Validate reports every problem with the GitHub App settings.
+func (g GitHub) Validate() error {
+	var p problems
+	if u, err := url.Parse(g.APIURL); err != nil || u.Scheme == "" || u.Host == "" {
+		p.add("STAGECOACH_GITHUB_API_URL: %q is not an absolute URL", g.APIURL)
 	}
-	if c.GitHub.AppID < 0 {
-		add("STAGECOACH_GITHUB_APP_ID: must be positive")
+	if g.AppID < 0 {
+		p.add("STAGECOACH_GITHUB_APP_ID: must be positive")
 	}
-	if c.GitHub.AppID > 0 && len(c.GitHub.PrivateKey) == 0 {
-		add("STAGECOACH_GITHUB_PRIVATE_KEY_FILE: the App id is set but no private key is; set STAGECOACH_GITHUB_PRIVATE_KEY_FILE or STAGECOACH_GITHUB_PRIVATE_KEY")
+	if g.AppID > 0 && len(g.PrivateKey) == 0 {
+		p.add("STAGECOACH_GITHUB_PRIVATE_KEY_FILE: the App id is set but no private key is; set STAGECOACH_GITHUB_PRIVATE_KEY_FILE or STAGECOACH_GITHUB_PRIVATE_KEY")
 	}
-	if c.GitHub.MaxRetries < 0 {
-		add("STAGECOACH_GITHUB_MAX_RETRIES: must not be negative")
+	if g.MaxRetries < 0 {
+		p.add("STAGECOACH_GITHUB_MAX_RETRIES: must not be negative")
 	}
-	if c.Pulumi.MaxConcurrentOperations < 1 {
-		add("STAGECOACH_MAX_CONCURRENT_OPERATIONS: must be at least 1")
+	return errors.Join(p...)
+}
+
+// Validate reports every problem with the Pulumi settings.
+func (e Pulumi) Validate() error {
+	var p problems
+	if e.MaxConcurrentOperations < 1 {
+		p.add("STAGECOACH_MAX_CONCURRENT_OPERATIONS: must be at least 1")
 	}
-	if c.Pulumi.BackendURL == "" {
-		add("STAGECOACH_PULUMI_BACKEND_URL: must not be empty")
+	if e.BackendURL == "" {
+		p.add("STAGECOACH_PULUMI_BACKEND_URL: must not be empty")
 	}
-	for _, g := range c.Pulumi.Env {
+	for _, g := range e.Env {
 		if _, err := path.Match(g, ""); err != nil || strings.ContainsAny(g, "= ") {
-			add("STAGECOACH_PULUMI_ENV: %q is not a variable name or glob such as AWS_*", g)
+			p.add("STAGECOACH_PULUMI_ENV: %q is not a variable name or glob such as AWS_*", g)
 		}
 	}
-	if u := c.Pulumi.User; u == "root" || u == "0" || strings.HasPrefix(u, "0:") {
-		add("STAGECOACH_PULUMI_USER: %q is root; name an unprivileged user, or leave it empty", u)
+	if u := e.User; u == "root" || u == "0" || strings.HasPrefix(u, "0:") {
+		p.add("STAGECOACH_PULUMI_USER: %q is root; name an unprivileged user, or leave it empty", u)
 	}
-	if c.Jobs.Workers < 1 {
-		add("STAGECOACH_WORKERS: must be at least 1")
+	return errors.Join(p...)
+}
+
+// Validate reports every problem with the job queue settings.
+func (j Jobs) Validate() error {
+	var p problems
+	if j.Workers < 1 {
+		p.add("STAGECOACH_WORKERS: must be at least 1")
 	}
-	switch c.Log.Level {
+	if j.LogRetention < time.Hour {
+		p.add("STAGECOACH_LOG_RETENTION: must be at least 1h, so links in fresh comments work")
+	}
+	return errors.Join(p...)
+}
+
+// Validate reports every problem with the log settings.
+func (l Log) Validate() error {
+	var p problems
+	switch l.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		add("STAGECOACH_LOG_LEVEL: %q is not one of debug, info, warn, error", c.Log.Level)
+		p.add("STAGECOACH_LOG_LEVEL: %q is not one of debug, info, warn, error", l.Level)
 	}
-	switch c.Log.Format {
+	switch l.Format {
 	case "json", "text":
 	default:
-		add("STAGECOACH_LOG_FORMAT: %q is not one of json, text", c.Log.Format)
+		p.add("STAGECOACH_LOG_FORMAT: %q is not one of json, text", l.Format)
 	}
-	return errors.Join(errs...)
+	return errors.Join(p...)
 }
 
 // ValidateServe adds the checks only `bot serve` needs to Validate.

@@ -37,55 +37,104 @@ type skipError struct{ reason string }
 
 func (e *skipError) Error() string { return "not checked: " + e.reason }
 
-// Run runs the checks concurrently and writes their results to w in the order given, one line each:
+// Status is how a check ended.
+type Status string
+
+const (
+	Passed     Status = "pass"
+	Failed     Status = "fail"
+	NotChecked Status = "skip"
+)
+
+// Result is one check's outcome.
+type Result struct {
+	Check Check
+	// Status is how it ended.
+	Status Status
+	// Detail is the success detail, the error or the reason it was not checked.
+	Detail string
+}
+
+// Evaluate runs the checks concurrently and returns their results in the order given. A check
+// that panics or outlives its timeout has failed.
+func Evaluate(ctx context.Context, checks []Check) []Result {
+	results := make([]chan outcome, len(checks))
+	for i, c := range checks {
+		results[i] = make(chan outcome, 1)
+		go func() { results[i] <- runOne(ctx, c) }()
+	}
+	out := make([]Result, len(checks))
+	for i, c := range checks {
+		r := <-results[i]
+		var skip *skipError
+		switch {
+		case r.err == nil:
+			out[i] = Result{Check: c, Status: Passed, Detail: r.detail}
+		case errors.As(r.err, &skip):
+			out[i] = Result{Check: c, Status: NotChecked, Detail: r.err.Error()}
+		default:
+			out[i] = Result{Check: c, Status: Failed, Detail: r.err.Error()}
+		}
+	}
+	return out
+}
+
+// OK reports whether every required check passed or was not checked.
+func OK(results []Result) bool {
+	for _, r := range results {
+		if r.Status == Failed && r.Check.Required {
+			return false
+		}
+	}
+	return true
+}
+
+// Run runs the checks (Evaluate) and writes their results to w in the order given, one line each:
 //
 //	✓ name — detail
 //	✗ name — error
 //	    fix: hint
 //	– name — not checked: reason
 //
-// followed by a summary line. A check that panics or outlives its timeout has failed. Run reports
-// whether every required check passed.
+// followed by a summary line. Run reports whether every required check passed.
 func Run(ctx context.Context, w io.Writer, checks []Check) (ok bool) {
-	results := make([]chan outcome, len(checks))
-	for i, c := range checks {
-		results[i] = make(chan outcome, 1)
-		go func() { results[i] <- runOne(ctx, c) }()
-	}
-	ok = true
+	results := Evaluate(ctx, checks)
+	Write(w, results)
+	return OK(results)
+}
+
+// Write prints results as Run describes.
+func Write(w io.Writer, results []Result) {
 	var passed, failed, skipped int
 	var failedRequired []string
-	for i, c := range checks {
-		r := <-results[i]
-		var skip *skipError
-		switch {
-		case r.err == nil:
+	for _, r := range results {
+		c := r.Check
+		switch r.Status {
+		case Passed:
 			passed++
-			fmt.Fprintf(w, "✓ %s%s\n", c.Name, dash(r.detail))
-		case errors.As(r.err, &skip):
+			fmt.Fprintf(w, "✓ %s%s\n", c.Name, dash(r.Detail))
+		case NotChecked:
 			skipped++
-			fmt.Fprintf(w, "– %s%s\n", c.Name, dash(r.err.Error()))
+			fmt.Fprintf(w, "– %s%s\n", c.Name, dash(r.Detail))
 		default:
 			failed++
 			name := c.Name
 			if c.Required {
-				ok = false
 				failedRequired = append(failedRequired, c.Name)
 			} else {
 				name += " (optional)"
 			}
-			fmt.Fprintf(w, "✗ %s%s\n", name, dash(r.err.Error()))
+			fmt.Fprintf(w, "✗ %s%s\n", name, dash(r.Detail))
 			if c.Fix != "" {
 				fmt.Fprintf(w, "    fix: %s\n", indent(c.Fix))
 			}
 		}
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d not checked", passed, failed, skipped)
-	if !ok {
+	if len(failedRequired) > 0 {
 		fmt.Fprintf(w, "; required checks failed: %s", strings.Join(failedRequired, ", "))
 	}
 	fmt.Fprintln(w)
-	return ok
 }
 
 type outcome struct {

@@ -55,26 +55,8 @@ func commentBody(ec repoconfig.Ephemeral, env store.PREnvironment, res *engine.R
 	if env.LastError != "" {
 		fmt.Fprintf(&b, "> [!WARNING]\n> %s\n\n", strings.ReplaceAll(render.Clip(env.LastError, 2000), "\n", "\n> "))
 	}
-	if env.Slot >= 0 && env.Status != store.PRDestroying {
-		switch {
-		case env.Keep:
-			fmt.Fprintf(&b, "Kept: the label `%s` exempts it from expiry.\n\n", ec.Labels.Keep)
-		case !env.ExpiresAt.IsZero():
-			fmt.Fprintf(&b, "Expires %s (in %s) unless there is a push or `/extend`.\n\n",
-				env.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), roughly(env.ExpiresAt.Sub(now)))
-			if env.Warned {
-				fmt.Fprintf(&b, "> [!IMPORTANT]\n> This environment expires soon. Comment `/extend 24h` or add the label `%s` to keep it.\n\n", ec.Labels.Keep)
-			}
-		}
-	}
-	if env.Fork && env.Status != store.PRDestroyed {
-		b.WriteString("This pull request comes from a fork: its code would run with the bot's cloud credentials, so it is never deployed on its own. " +
-			"Someone with write access approves exactly one commit by commenting `/deploy`; every new push needs a new `/deploy`.")
-		if env.HeadSHA != "" && env.HeadSHA != env.ApprovedSHA {
-			fmt.Fprintf(&b, " **Commit %s is waiting for approval.**", render.ShortSHA(env.HeadSHA))
-		}
-		b.WriteString("\n\n")
-	}
+	b.WriteString(expiryNote(ec, env, now))
+	b.WriteString(forkNote(env))
 	fixed := b.Len()
 	commands := []string{"`/deploy` deploy the current head (approves it on a fork)", "`/preview` preview the current head",
 		"`/destroy` destroy the environment", "`/extend <duration>` postpone expiry", "`/help` list the commands"}
@@ -92,6 +74,40 @@ func commentBody(ec repoconfig.Ephemeral, env store.PREnvironment, res *engine.R
 		}
 	}
 	return b.String()
+}
+
+// expiryNote says when an environment on a slot expires, or that its label keeps it; empty for an
+// environment without a slot or being destroyed.
+func expiryNote(ec repoconfig.Ephemeral, env store.PREnvironment, now time.Time) string {
+	if env.Slot < 0 || env.Status == store.PRDestroying {
+		return ""
+	}
+	switch {
+	case env.Keep:
+		return fmt.Sprintf("Kept: the label `%s` exempts it from expiry.\n\n", ec.Labels.Keep)
+	case env.ExpiresAt.IsZero():
+		return ""
+	}
+	note := fmt.Sprintf("Expires %s (in %s) unless there is a push or `/extend`.\n\n",
+		env.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), roughly(env.ExpiresAt.Sub(now)))
+	if env.Warned {
+		note += fmt.Sprintf("> [!IMPORTANT]\n> This environment expires soon. Comment `/extend 24h` or add the label `%s` to keep it.\n\n", ec.Labels.Keep)
+	}
+	return note
+}
+
+// forkNote explains a fork's approval rule and names the head waiting for one; empty for a PR
+// from the repository itself or a destroyed environment.
+func forkNote(env store.PREnvironment) string {
+	if !env.Fork || env.Status == store.PRDestroyed {
+		return ""
+	}
+	note := "This pull request comes from a fork: its code would run with the bot's cloud credentials, so it is never deployed on its own. " +
+		"Someone with write access approves exactly one commit by commenting `/deploy`; every new push needs a new `/deploy`."
+	if env.HeadSHA != "" && env.HeadSHA != env.ApprovedSHA {
+		note += fmt.Sprintf(" **Commit %s is waiting for approval.**", render.ShortSHA(env.HeadSHA))
+	}
+	return note + "\n\n"
 }
 
 // roughly renders a duration for people: "2d 3h", "45m".

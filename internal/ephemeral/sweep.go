@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -82,9 +82,8 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 	gh := s.o.GitHub.Installation(env.InstallationID)
 	owner, name := githubapi.SplitRepo(env.Repo)
 	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
-	var ghErr *github.ErrorResponse
 	switch {
-	case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
+	case githubapi.IsNotFound(err):
 		return s.close(ctx, env.Repo, env.PR)
 	case err != nil:
 		return fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
@@ -92,66 +91,108 @@ func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 		return s.close(ctx, env.Repo, env.PR)
 	}
 	cfg, err := s.config(ctx, env.InstallationID, env.Repo)
-	if err != nil {
+	if err != nil || cfg == nil {
 		return err
 	}
-	if cfg == nil {
-		return nil
-	}
-	ec := cfg.Ephemeral
-	keep := false
-	for _, l := range pr.Labels {
-		if l.GetName() == ec.Labels.Keep {
-			keep = true
-		}
-	}
-	// A push whose webhook never came (the bot was down, the delivery failed): record the head
-	// GitHub has now, as the synchronize event would have.
-	if head := pr.GetHead().GetSHA(); head != "" && head != env.HeadSHA && env.Want != store.WantDestroy {
-		f := factsOf(pr, env.Repo)
-		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", head)
-		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, f, false)
-	}
-	now := s.o.Now()
-	if env.Slot >= 0 && env.Want == store.WantDeploy && !keep && !env.ExpiresAt.IsZero() {
-		switch {
-		case !now.Before(env.ExpiresAt):
-			// Expired: destroyed by this sweep, not the next one.
-			env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-				e.Want, e.Keep = store.WantDestroy, false
-				e.Summary = fmt.Sprintf("Expired: idle for longer than %s.", ec.TTL)
-			})
-			if err != nil {
-				return err
-			}
-			s.o.Logger.Info("PR environment expired", "repo", env.Repo, "pr", env.PR, "stack", env.Stack)
-			return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
-		case ec.TTLWarning > 0 && !env.Warned && !now.Before(env.ExpiresAt.Add(-ec.TTLWarning)):
-			env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Warned, e.Keep = true, false })
-			if err != nil {
-				return err
-			}
-			if err := s.updateComment(ctx, gh, cfg, env, nil); err != nil {
-				return err
-			}
-			// The edit does not notify anyone: a short comment does.
-			if _, _, err := gh.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
-				fmt.Sprintf("⏰ The environment `%s` expires in %s. Comment `/extend 24h` or add the label `%s` to keep it.",
-					env.Stack, roughly(env.ExpiresAt.Sub(now)), ec.Labels.Keep))}); err != nil {
-				return fmt.Errorf("warning %s#%d: %w", env.Repo, env.PR, err)
-			}
-			return nil
-		}
-	} else if keep != env.Keep {
-		if _, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Keep = keep }); err != nil {
+	f, now := factsOf(pr, env.Repo), s.o.Now()
+	for _, act := range sweepActions(cfg.Ephemeral, env, f, now) {
+		if err := s.sweepAct(ctx, gh, cfg, env, f, act, now); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// sweepAction is one thing the sweep does to an open PR's environment.
+type sweepAction int
+
+const (
+	sweepCatchUp sweepAction = iota + 1 // the head moved without a webhook: record it as the synchronize event would have
+	sweepExpire                         // idle past its TTL: destroyed by this sweep, not the next one
+	sweepWarn                           // expiry is near: edit the comment and post a short one, once
+	sweepKeep                           // the keep label came or went: record it
+	sweepKick                           // waiting for a slot: its job looks again
+)
+
+// sweepActions decides what the sweep does to an open PR's environment given what GitHub says of
+// the PR (its head, its labels) and the time. Catching up a missed push, expiring and warning each
+// end the sweep of the PR; recording the label and looking for a slot may both happen.
+func sweepActions(ec repoconfig.Ephemeral, env store.PREnvironment, pr prFacts, now time.Time) []sweepAction {
+	// A push whose webhook never came (the bot was down, the delivery failed).
+	if pr.HeadSHA != "" && pr.HeadSHA != env.HeadSHA && env.Want != store.WantDestroy {
+		return []sweepAction{sweepCatchUp}
+	}
+	// Labels compare as the webhook's do (and GitHub's): without regard to case.
+	keep := pr.has(ec.Labels.Keep)
+	var acts []sweepAction
+	if env.Slot >= 0 && env.Want == store.WantDeploy && !keep && !env.ExpiresAt.IsZero() {
+		switch {
+		case !now.Before(env.ExpiresAt):
+			return []sweepAction{sweepExpire}
+		case ec.TTLWarning > 0 && !env.Warned && !now.Before(env.ExpiresAt.Add(-ec.TTLWarning)):
+			return []sweepAction{sweepWarn}
+		}
+	} else if keep != env.Keep {
+		acts = append(acts, sweepKeep)
+	}
 	// Work nobody is doing is handed out by Resume; a PR waiting for a slot looks again here.
 	if env.Want == store.WantDeploy && env.Status == store.PRQueued {
+		acts = append(acts, sweepKick)
+	}
+	return acts
+}
+
+// sweepAct does one of sweepActions' actions.
+func (s *Service) sweepAct(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, f prFacts, act sweepAction, now time.Time) error {
+	ec := cfg.Ephemeral
+	switch act {
+	case sweepCatchUp:
+		s.o.Logger.Info("the PR's head moved without a webhook; catching up", "repo", env.Repo, "pr", env.PR, "sha", f.HeadSHA)
+		return s.observe(ctx, cfg, env.InstallationID, env.Repo, env.PR, f, false)
+	case sweepExpire:
+		env, err := s.set(ctx, env, func(e *store.PREnvironment) {
+			e.Want, e.Keep = store.WantDestroy, false
+			e.Summary = fmt.Sprintf("Expired: idle for longer than %s.", ec.TTL)
+		})
+		if err != nil {
+			return err
+		}
+		s.o.Logger.Info("PR environment expired", "repo", env.Repo, "pr", env.PR, "stack", env.Stack)
+		return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
+	case sweepWarn:
+		return s.warnExpiry(ctx, gh, cfg, env, now)
+	case sweepKeep:
+		keep := f.has(ec.Labels.Keep)
+		_, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Keep = keep })
+		return err
+	case sweepKick:
 		return s.enqueue(ctx, env.Repo, env.PR, env.InstallationID)
 	}
 	return nil
+}
+
+// warnExpiry marks the environment warned, shows the warning in its comment and posts a short
+// comment, since an edit notifies nobody.
+func (s *Service) warnExpiry(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, now time.Time) error {
+	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Warned, e.Keep = true, false })
+	if err != nil {
+		return err
+	}
+	if err := s.updateComment(ctx, gh, cfg, env, nil); err != nil {
+		return err
+	}
+	owner, name := githubapi.SplitRepo(env.Repo)
+	if _, _, err := gh.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
+		expiryWarning(env, cfg.Ephemeral.Labels.Keep, now))}); err != nil {
+		return fmt.Errorf("warning %s#%d: %w", env.Repo, env.PR, err)
+	}
+	return nil
+}
+
+// expiryWarning is the short comment that tells a PR its environment expires soon.
+func expiryWarning(env store.PREnvironment, keepLabel string, now time.Time) string {
+	return fmt.Sprintf("⏰ The environment `%s` expires in %s. Comment `/extend 24h` or add the label `%s` to keep it.",
+		env.Stack, roughly(env.ExpiresAt.Sub(now)), keepLabel)
 }
 
 // sweepOrphans finds the repository's PR stacks in the backend and destroys those whose PR is

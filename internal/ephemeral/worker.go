@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -106,77 +107,107 @@ func (s *Service) reconcile(ctx context.Context, a PRArgs) error {
 		if err != nil {
 			return err
 		}
-		log = log.With("stack", env.Stack)
-		switch {
-		case env.Want == store.WantDestroy:
-			if err := s.teardown(ctx, gh, env); err != nil {
-				return err
-			}
-			continue
-		case env.Want == store.WantDeploy && env.DesiredSeq > env.DeployedSeq && env.DesiredSeq > env.FailedSeq:
-			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
-			if err != nil {
-				return err
-			}
-			if cfg == nil {
-				return nil
-			}
-			// Newest commit wins: deploy what the PR's head is now, whatever order the webhooks came in.
-			fresh, open, err := s.refreshHead(ctx, gh, env)
-			if err != nil {
-				return err
-			}
-			if !open {
-				if err := s.close(ctx, a.Repo, a.PR); err != nil {
-					return err
-				}
-				continue
-			}
-			if fresh.DesiredSeq <= fresh.DeployedSeq || fresh.DesiredSeq <= fresh.FailedSeq || fresh.Want != store.WantDeploy {
-				continue
-			}
-			env = fresh
-			slot, position, err := s.o.Records.ClaimSlot(ctx, a.Repo, a.PR, cfg.Ephemeral.MaxActive)
-			if err != nil {
-				return err
-			}
-			if slot < 0 {
-				env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-					e.Status = store.PRQueued
-					e.Summary = fmt.Sprintf("Waiting for a free environment: this repository allows %d at once and this pull request is number %d in line.",
-						cfg.Ephemeral.MaxActive, position)
-				})
-				if err != nil {
-					return err
-				}
-				return s.updateComment(ctx, gh, cfg, env, nil)
-			}
-			log.Info("deploying", "sha", env.DesiredSHA, "slot", slot)
-			if err := s.deploy(ctx, gh, cfg, env, slot); err != nil {
-				return err
-			}
-			continue
-		case env.PreviewWanted:
-			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
-			if err != nil || cfg == nil {
-				return err
-			}
-			if err := s.previewOnly(ctx, gh, cfg, env); err != nil {
-				return err
-			}
-			continue
-		case (env.Want == store.WantNothing && env.CommentID == 0 && env.Summary != "") ||
-			(env.Fork && env.HeadSHA != env.ApprovedSHA && env.Status != store.PRDestroyed):
-			// Nothing to deploy yet: say why (a draft, a fork waiting for approval…).
-			cfg, err := s.config(ctx, a.InstallationID, a.Repo)
-			if err != nil || cfg == nil {
-				return err
-			}
-			return s.updateComment(ctx, gh, cfg, env, nil)
+		again, err := s.reconcileStep(ctx, gh, a, log.With("stack", env.Stack), env)
+		if err != nil || !again {
+			return err
 		}
-		return nil
 	}
 	return nil
+}
+
+// step is what a PR environment's job does next with its row.
+type step int
+
+const (
+	stepNone    step = iota // the row wants nothing the job can do
+	stepDestroy             // destroy the environment (PR closed, /destroy, expired, an orphan)
+	stepDeploy              // deploy the desired head, newer than what is deployed or failed
+	stepPreview             // answer a /preview
+	stepExplain             // nothing to deploy yet: the comment says why (a draft, a fork waiting for approval…)
+)
+
+// nextStep decides what the job does with the row. Destroying comes first, then deploying, then
+// previewing; after a step the job reads the row again and decides anew.
+func nextStep(env store.PREnvironment) step {
+	switch {
+	case env.Want == store.WantDestroy:
+		return stepDestroy
+	case deployable(env):
+		return stepDeploy
+	case env.PreviewWanted:
+		return stepPreview
+	case env.Want == store.WantNothing && env.CommentID == 0 && env.Summary != "",
+		env.Fork && env.HeadSHA != env.ApprovedSHA && env.Status != store.PRDestroyed:
+		return stepExplain
+	}
+	return stepNone
+}
+
+// deployable reports whether the row wants a head deployed that is newer than both the deployed
+// and the last failed one.
+func deployable(env store.PREnvironment) bool {
+	return env.Want == store.WantDeploy && env.DesiredSeq > env.DeployedSeq && env.DesiredSeq > env.FailedSeq
+}
+
+// queuedSummary tells a PR waiting for a slot where it stands.
+func queuedSummary(maxActive, position int) string {
+	return fmt.Sprintf("Waiting for a free environment: this repository allows %d at once and this pull request is number %d in line.",
+		maxActive, position)
+}
+
+// reconcileStep takes the row's next step; again is true when the row is to be read and decided
+// on once more.
+func (s *Service) reconcileStep(ctx context.Context, gh githubapi.Client, a PRArgs, log *slog.Logger, env store.PREnvironment) (again bool, err error) {
+	next := nextStep(env)
+	if next == stepNone {
+		return false, nil
+	}
+	if next == stepDestroy {
+		return true, s.teardown(ctx, gh, env)
+	}
+	cfg, err := s.config(ctx, a.InstallationID, a.Repo)
+	if err != nil || cfg == nil {
+		return false, err
+	}
+	switch next {
+	case stepDeploy:
+		return s.deployHead(ctx, gh, log, cfg, env)
+	case stepPreview:
+		return true, s.previewOnly(ctx, gh, cfg, env)
+	}
+	return false, s.updateComment(ctx, gh, cfg, env, nil)
+}
+
+// deployHead deploys the PR's current head on a slot, or queues the PR when none is free.
+func (s *Service) deployHead(ctx context.Context, gh githubapi.Client, log *slog.Logger, cfg *repoconfig.Config, env store.PREnvironment) (again bool, err error) {
+	// Newest commit wins: deploy what the PR's head is now, whatever order the webhooks came in.
+	fresh, open, err := s.refreshHead(ctx, gh, env)
+	if err != nil {
+		return false, err
+	}
+	if !open {
+		return true, s.close(ctx, fresh.Repo, fresh.PR)
+	}
+	if !deployable(fresh) {
+		return true, nil
+	}
+	env = fresh
+	slot, position, err := s.o.Records.ClaimSlot(ctx, env.Repo, env.PR, cfg.Ephemeral.MaxActive)
+	if err != nil {
+		return false, err
+	}
+	if slot < 0 {
+		env, err = s.set(ctx, env, func(e *store.PREnvironment) {
+			e.Status = store.PRQueued
+			e.Summary = queuedSummary(cfg.Ephemeral.MaxActive, position)
+		})
+		if err != nil {
+			return false, err
+		}
+		return false, s.updateComment(ctx, gh, cfg, env, nil)
+	}
+	log.Info("deploying", "sha", env.DesiredSHA, "slot", slot)
+	return true, s.deploy(ctx, gh, cfg, env, slot)
 }
 
 // refreshHead reads the PR's head from GitHub and records it (in push order) when it is newer
@@ -328,25 +359,30 @@ func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconf
 	}
 	s.metrics.observe("deploy", true)
 	now := s.o.Now()
-	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-		e.Status, e.Summary, e.LastError = store.PRReady, render.Summary(res), ""
-		if seq > e.DeployedSeq {
-			e.DeployedSHA, e.DeployedSeq = sha, seq
-		}
-		if e.FirstDeployedAt.IsZero() {
-			e.FirstDeployedAt = now
-		}
-		if o, ok := res.Outputs[cfg.Ephemeral.URLOutput]; ok && !o.Secret {
-			e.EnvURL = strings.Trim(o.Value, `"`)
-		}
-		e.ExpiresAt, e.Warned = now.Add(cfg.Ephemeral.TTL), false
-	})
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) { deployed(e, cfg.Ephemeral, res, sha, seq, now) })
 	if err != nil {
 		return err
 	}
 	s.finishCheck(ctx, gh, env, check, res, true, "")
 	s.deploymentStatus(ctx, gh, env, "success", "deployed "+render.ShortSHA(sha))
 	return s.updateComment(ctx, gh, cfg, env, &res)
+}
+
+// deployed is the row once sha (push order seq) is up: ready, its URL output shown unless secret,
+// and its idle time counted anew. A deploy of an older head, finished after a newer one, does
+// not take the deployed head back.
+func deployed(e *store.PREnvironment, ec repoconfig.Ephemeral, res engine.Result, sha string, seq int64, now time.Time) {
+	e.Status, e.Summary, e.LastError = store.PRReady, render.Summary(res), ""
+	if seq > e.DeployedSeq {
+		e.DeployedSHA, e.DeployedSeq = sha, seq
+	}
+	if e.FirstDeployedAt.IsZero() {
+		e.FirstDeployedAt = now
+	}
+	if o, ok := res.Outputs[ec.URLOutput]; ok && !o.Secret {
+		e.EnvURL = strings.Trim(o.Value, `"`)
+	}
+	e.ExpiresAt, e.Warned = now.Add(ec.TTL), false
 }
 
 // previewOnly answers /preview: a preview of the PR's head, shown in the comment.
@@ -410,52 +446,16 @@ func (s *Service) teardown(ctx context.Context, gh githubapi.Client, env store.P
 		return err
 	}
 	destroyed := false // a stack existed and is gone now
-	if env.Slot >= 0 || env.DeployedSeq > 0 || env.Project != "" {
-		env, err = s.set(ctx, env, func(e *store.PREnvironment) { e.Status = store.PRDestroying })
-		if err != nil {
+	if mayHaveStack(env) {
+		if env, destroyed, err = s.destroyStack(ctx, gh, cfg, env); err != nil {
 			return err
-		}
-		if cfg != nil {
-			_ = s.updateComment(ctx, gh, cfg, env, nil) // progress only
-		}
-		if s.o.Engine == nil {
-			return errNoEngine
-		}
-		if env.Project != "" {
-			res, err := s.o.Engine.Destroy(ctx, engine.Request{Program: engine.StateOnly(env.Project), Stack: env.Stack,
-				Message: fmt.Sprintf("stagecoach: %s#%d closed", env.Repo, env.PR)})
-			if err != nil && !errors.Is(err, engine.ErrStackNotFound) {
-				s.metrics.observe("destroy", false)
-				if ctx.Err() != nil {
-					return err
-				}
-				_, reason := opFailure(res, err)
-				env, serr := s.set(ctx, env, func(e *store.PREnvironment) { e.LastError = "destroy failed, retrying: " + reason })
-				if serr == nil && cfg != nil {
-					_ = s.updateComment(ctx, gh, cfg, env, nil) // the retry matters more
-				}
-				return fmt.Errorf("destroying %s: %s", env.Stack, reason)
-			}
-			s.metrics.observe("destroy", true)
-			destroyed = err == nil
 		}
 	}
 	if err := s.o.Records.DeleteStackConfig(ctx, env.Repo, env.Stack); err != nil {
 		return err
 	}
 	wasActive := env.Slot >= 0
-	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
-		// An orphan the sweeper found in the backend has neither slot nor deploy record.
-		if e.DeployedSeq > 0 || e.Slot >= 0 || destroyed {
-			e.Status = store.PRDestroyed
-		}
-		e.Want, e.Slot, e.QueuedAt, e.LastError, e.EnvURL = store.WantNothing, -1, time.Time{}, "", ""
-		e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.PreviewWanted = "", 0, 0, false
-		e.DeploymentSHA, e.CheckSHA = "", "" // a later deploy gets a new deployment and check run
-		// A later deploy starts after the last head seen.
-		e.DesiredSeq = e.HeadSeq
-		e.Summary = ""
-	})
+	env, err = s.set(ctx, env, func(e *store.PREnvironment) { tornDown(e, destroyed) })
 	if err != nil {
 		return err
 	}
@@ -469,6 +469,62 @@ func (s *Service) teardown(ctx context.Context, gh githubapi.Client, env store.P
 		return s.startWaiting(ctx, env.Repo)
 	}
 	return nil
+}
+
+// mayHaveStack reports whether a stack may exist to destroy: the PR holds a slot, something was
+// deployed, or a project is known (an orphan the sweeper found in the backend).
+func mayHaveStack(env store.PREnvironment) bool {
+	return env.Slot >= 0 || env.DeployedSeq > 0 || env.Project != ""
+}
+
+// destroyStack marks the row destroying and destroys its stack; destroyed is true when a stack
+// existed and is gone. A failure is recorded in the row and the comment and returned, so the job
+// is retried.
+func (s *Service) destroyStack(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment) (_ store.PREnvironment, destroyed bool, _ error) {
+	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Status = store.PRDestroying })
+	if err != nil {
+		return env, false, err
+	}
+	if cfg != nil {
+		_ = s.updateComment(ctx, gh, cfg, env, nil) // progress only
+	}
+	if s.o.Engine == nil {
+		return env, false, errNoEngine
+	}
+	if env.Project == "" {
+		return env, false, nil
+	}
+	res, err := s.o.Engine.Destroy(ctx, engine.Request{Program: engine.StateOnly(env.Project), Stack: env.Stack,
+		Message: fmt.Sprintf("stagecoach: %s#%d closed", env.Repo, env.PR)})
+	if err == nil || errors.Is(err, engine.ErrStackNotFound) {
+		s.metrics.observe("destroy", true)
+		return env, err == nil, nil
+	}
+	s.metrics.observe("destroy", false)
+	if ctx.Err() != nil {
+		return env, false, err
+	}
+	_, reason := opFailure(res, err)
+	failed, serr := s.set(ctx, env, func(e *store.PREnvironment) { e.LastError = "destroy failed, retrying: " + reason })
+	if serr == nil && cfg != nil {
+		_ = s.updateComment(ctx, gh, cfg, failed, nil) // the retry matters more
+	}
+	return env, false, fmt.Errorf("destroying %s: %s", env.Stack, reason)
+}
+
+// tornDown is the row once its environment is gone: no slot, nothing deployed or wanted, and a
+// later deploy starts after the last head seen with a new deployment and check run.
+func tornDown(e *store.PREnvironment, destroyed bool) {
+	// An orphan the sweeper found in the backend has neither slot nor deploy record.
+	if e.DeployedSeq > 0 || e.Slot >= 0 || destroyed {
+		e.Status = store.PRDestroyed
+	}
+	e.Want, e.Slot, e.QueuedAt, e.LastError, e.EnvURL = store.WantNothing, -1, time.Time{}, "", ""
+	e.DeployedSHA, e.DeployedSeq, e.FailedSeq, e.PreviewWanted = "", 0, 0, false
+	e.DeploymentSHA, e.CheckSHA = "", "" // a later deploy gets a new deployment and check run
+	// A later deploy starts after the last head seen.
+	e.DesiredSeq = e.HeadSeq
+	e.Summary = ""
 }
 
 // startWaiting gives the first PR waiting for a slot its job.

@@ -144,8 +144,9 @@ type Environment struct {
 	// Freeze lists windows during which nothing is deployed here. Default:
 	// none.
 	Freeze []FreezeWindow
-	// Production marks a production environment. Default: true for the last
-	// environment, false for the others.
+	// Production marks a production environment, which never sleeps: a
+	// schedule for it is refused. Default: true for the last of two or more
+	// environments, false for the others and for a lone environment.
 	Production bool
 	// URLOutput is the stack output holding the environment's URL. Default
 	// "url".

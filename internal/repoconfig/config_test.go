@@ -78,7 +78,7 @@ func TestExampleParsesToTheDocumentedValues(t *testing.T) {
 				Approvals: Approvals{Required: 2, Approvers: Access{Permission: PermissionWrite, Users: []string{"carol", "dave"}, Teams: []string{"acme/sre"}}},
 				Soak:      24 * time.Hour,
 				Freeze: []FreezeWindow{
-					{Reason: "weekend, nobody on call", Cron: &Cron{Spec: "CRON_TZ=Europe/Berlin 0 18 * * FRI"}, Duration: 62 * time.Hour},
+					{Reason: "weekend, nobody on call", Cron: &Cron{Spec: "CRON_TZ=Europe/Berlin 0 18 * * FRI", Fields: "0 18 * * FRI"}, Duration: 62 * time.Hour},
 					{Reason: "end-of-year freeze", Start: time.Date(2025, 12, 20, 0, 0, 0, 0, plus1), End: time.Date(2026, 1, 5, 9, 0, 0, 0, plus1)},
 				},
 				Production: true,
@@ -95,8 +95,8 @@ func TestExampleParsesToTheDocumentedValues(t *testing.T) {
 			MaxActive: 5, Forks: ForkApprove, URLOutput: "url",
 		},
 		Schedules: []Schedule{
-			{Environment: "dev", Sleep: Cron{Spec: "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI"}, Wake: Cron{Spec: "CRON_TZ=Europe/Berlin 0 7 * * MON-FRI"}, ConfigKey: "stagecoach:sleeping"},
-			{Environment: "ephemeral", Sleep: Cron{Spec: "CRON_TZ=America/New_York 0 19 * * *"}, Wake: Cron{Spec: "CRON_TZ=America/New_York 0 8 * * MON-FRI"}, ConfigKey: "stagecoach:sleeping", Grace: time.Hour, WakeOnDeploy: true},
+			{Environment: "dev", Sleep: Cron{Spec: "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI", Fields: "0 20 * * MON-FRI"}, Wake: Cron{Spec: "CRON_TZ=Europe/Berlin 0 7 * * MON-FRI", Fields: "0 7 * * MON-FRI"}, ConfigKey: "stagecoach:sleeping"},
+			{Environment: "ephemeral", Sleep: Cron{Spec: "CRON_TZ=America/New_York 0 19 * * *", Fields: "0 19 * * *"}, Wake: Cron{Spec: "CRON_TZ=America/New_York 0 8 * * MON-FRI", Fields: "0 8 * * MON-FRI"}, ConfigKey: "stagecoach:sleeping", Grace: time.Hour, WakeOnDeploy: true},
 		},
 	}
 	zones := cronless(got)

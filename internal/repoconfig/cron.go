@@ -36,6 +36,9 @@ type Cron struct {
 	Spec string
 	// Location is the time zone from the CRON_TZ= prefix.
 	Location *time.Location
+	// Fields is the schedule after the zone: five fields such as
+	// "0 7 * * MON-FRI", or a shorthand such as "@daily".
+	Fields string
 	// Schedule computes the next activation, evaluating the spec in
 	// Location; like Next, it returns times in the location of its argument.
 	Schedule cron.Schedule
@@ -62,7 +65,7 @@ func ParseCron(spec string) (Cron, error) {
 func parseCron(spec string, load func(string) (*time.Location, error)) (c Cron, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c, err = Cron{}, fmt.Errorf("malformed spec (%v)", r)
+			c, err = Cron{}, fmt.Errorf("%q is not a schedule stagecoach can read (minute hour day-of-month month day-of-week)", spec)
 		}
 	}()
 	text := strings.TrimSpace(spec)
@@ -94,19 +97,20 @@ func parseCron(spec string, load func(string) (*time.Location, error)) (c Cron, 
 	if strings.HasPrefix(body, "@every") {
 		return Cron{}, errors.New("@every is not supported: use a calendar spec such as \"0 */2 * * *\"")
 	}
-	sched, err := cronParser.Parse(body)
-	if err != nil {
+	if err := checkCronFields(body); err != nil {
 		return Cron{}, err
 	}
-	ss, ok := sched.(*cron.SpecSchedule)
-	if !ok {
-		return Cron{}, fmt.Errorf("unsupported schedule %q", body)
+	// The zone was checked above; robfig/cron loads it again from the
+	// documented CRON_TZ= prefix, so its schedule is built through its
+	// public API only.
+	sched, err := cronParser.Parse(cronTZPrefix + zone + " " + body)
+	if err != nil {
+		return Cron{}, fmt.Errorf("%q is not a schedule stagecoach can read (minute hour day-of-month month day-of-week)", body)
 	}
-	ss.Location = loc
-	if ss.Next(cronProbe).IsZero() {
-		return Cron{}, errors.New("never fires (no such date)")
+	if sched.Next(cronProbe).IsZero() {
+		return Cron{}, errors.New("never fires: no month has that day")
 	}
-	return Cron{Spec: spec, Location: loc, Schedule: ss}, nil
+	return Cron{Spec: spec, Location: loc, Fields: body, Schedule: sched}, nil
 }
 
 // loadLocation loads an IANA time zone, refusing the machine-dependent

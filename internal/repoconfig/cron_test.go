@@ -1,6 +1,7 @@
 package repoconfig
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,15 @@ func TestParseCron(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	for _, spec := range []string{"CRON_TZ=UTC */15 9-17 * * MON-FRI", "CRON_TZ=UTC 0 0 1,15 * *", "CRON_TZ=UTC 0 12 * JAN-MAR,dec sun",
+		"CRON_TZ=UTC 5/10 * ? * *", "CRON_TZ=UTC 0 0-23/2 * * 0-6", "CRON_TZ=UTC 59 23 31 12 6", "CRON_TZ=UTC @hourly"} {
+		t.Run("accepts "+spec, func(t *testing.T) {
+			t.Parallel()
+			if _, err := ParseCron(spec); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 	refused := map[string]string{
 		"":                                   "empty cron spec",
 		"0 7 * * *":                          `missing time zone: start the spec with CRON_TZ=<IANA zone>, e.g. "CRON_TZ=UTC 0 7 * * *"`,
@@ -80,10 +90,22 @@ func TestParseCron(t *testing.T) {
 		"CRON_TZ=../../etc/passwd 0 7 * * *": `unknown time zone "../../etc/passwd" (use an IANA name such as Europe/Berlin, America/New_York or UTC)`,
 		"CRON_TZ=UTC CRON_TZ=UTC 0 7 * * *":  "time zone given twice",
 		"CRON_TZ=UTC @every 5m":              `@every is not supported: use a calendar spec such as "0 */2 * * *"`,
-		"CRON_TZ=UTC @fortnightly":           "unrecognized descriptor: @fortnightly",
-		"CRON_TZ=UTC 0 7 * *":                "expected exactly 5 fields, found 4: [0 7 * *]",
-		"CRON_TZ=UTC 0 7 * * 8":              "end of range (8) above maximum (6): 8",
-		"CRON_TZ=UTC 0 7 31 4 *":             "never fires (no such date)",
+		"CRON_TZ=UTC @fortnightly":           `unknown shorthand "@fortnightly": use one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly`,
+		"CRON_TZ=UTC @dayly":                 `unknown shorthand "@dayly": use one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly (did you mean "@daily"?)`,
+		"CRON_TZ=UTC 0 7 * *":                "expected 5 fields (minute hour day-of-month month day-of-week), found 4",
+		"CRON_TZ=UTC 0 7 * * 8":              "day of week 8 is out of range: use SUN–SAT or 0–6, 0 being Sunday",
+		"CRON_TZ=UTC 0 7 * * 7":              "day of week 7 is out of range: write 0 or SUN for Sunday",
+		"CRON_TZ=UTC 0 20 * * FRY":           `day of week "FRY" is not one of SUN–SAT or 0–6, 0 being Sunday (did you mean "FRI"?)`,
+		"CRON_TZ=UTC 0 20 * * MON-FRY":       `day of week "FRY" is not one of SUN–SAT or 0–6, 0 being Sunday (did you mean "FRI"?)`,
+		"CRON_TZ=UTC 0 20 * * FRI-MON":       `day of week range "FRI-MON" runs backwards: write the lower value first, or list the values (e.g. FRI,SAT,SUN,MON)`,
+		"CRON_TZ=UTC 0 7 * JUNE *":           `month "JUNE" is not one of JAN–DEC or 1–12 (did you mean "JUN"?)`,
+		"CRON_TZ=UTC 0 7 0 * *":              "day of month 0 is out of range: use 1–31",
+		"CRON_TZ=UTC 60 7 * * *":             "minute 60 is out of range: use 0–59",
+		"CRON_TZ=UTC x 7 * * *":              `minute "x" is not a number in 0–59`,
+		"CRON_TZ=UTC 0 7,,9 * * *":           `hour "7,,9" has an empty item (two commas, or one at an end)`,
+		"CRON_TZ=UTC */0 7 * * *":            `minute step "/0" must be a whole number from 1 to 60`,
+		"CRON_TZ=UTC 0 -3 * * *":             `hour "-3" is neither a value nor a range such as 1-5 (values cannot be negative)`,
+		"CRON_TZ=UTC 0 7 31 4 *":             "never fires: no month has that day",
 	}
 	for spec, want := range refused {
 		t.Run("refuses "+spec, func(t *testing.T) {
@@ -91,6 +113,11 @@ func TestParseCron(t *testing.T) {
 			_, err := ParseCron(spec)
 			if err == nil || err.Error() != want {
 				t.Errorf("ParseCron(%q) error = %v, want %q", spec, err, want)
+			}
+			for _, foreign := range []string{"strconv", "robfig", "failed to parse", "descriptor", "above maximum"} {
+				if err != nil && strings.Contains(err.Error(), foreign) {
+					t.Errorf("ParseCron(%q) error %q speaks robfig/cron's or strconv's words (%q)", spec, err, foreign)
+				}
 			}
 		})
 	}

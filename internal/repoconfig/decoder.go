@@ -28,6 +28,9 @@ type decoder struct {
 	visits int
 	// zones caches time zones by name for the file's cron specs.
 	zones map[string]*time.Location
+	// badScheduleKeys are keys of schedules that are not names, reported
+	// with the environments' names once those are known.
+	badScheduleKeys []*yaml.Node
 }
 
 // maxValues bounds the keys and list items walked in one file, counting

@@ -55,7 +55,9 @@ func applyDefaults(c *Config, p presence) {
 			e.Approvals.Approvers.Permission = PermissionWrite
 		}
 		if !p.has(at + ".production") {
-			e.Production = i == last
+			// A lone environment is where changes land first, not a stage
+			// they are promoted to: it is production only when it says so.
+			e.Production = i == last && last > 0
 		}
 		if !p.has(at + ".url_output") {
 			e.URLOutput = DefaultURLOutput

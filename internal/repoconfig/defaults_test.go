@@ -81,6 +81,21 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	})
+	t.Run("a lone environment is not production unless it says so", func(t *testing.T) {
+		t.Parallel()
+		for data, want := range map[string]bool{
+			"environments:\n  - name: dev\n":                       false,
+			"environments:\n  - name: dev\n    production: true\n": true,
+		} {
+			c, err := Parse(FileName, []byte(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Environments[0].Production != want {
+				t.Errorf("%q: production %t, want %t", data, c.Environments[0].Production, want)
+			}
+		}
+	})
 	t.Run("a short ttl halves the warning", func(t *testing.T) {
 		t.Parallel()
 		c, err := Parse(FileName, []byte("ephemeral:\n  ttl: 6h\n"))

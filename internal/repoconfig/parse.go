@@ -1,12 +1,9 @@
 package repoconfig
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -19,9 +16,6 @@ const MaxFileSize = 1 << 20
 // internalErrorMessage starts the message reported when decoding panicked,
 // which would be a bug in stagecoach or a library it uses.
 const internalErrorMessage = "internal error while reading the file (please report it)"
-
-// yamlLine extracts the line from yaml.v3 syntax errors ("yaml: line 3: …").
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse decodes and validates a configuration file. filename is used only in
 // error messages. An empty file (or one holding only comments) yields
@@ -59,20 +53,14 @@ func Parse(filename string, data []byte) (cfg *Config, err error) {
 // readDocument parses the YAML text, insisting on at most one document. It
 // returns a nil node for an empty document.
 func readDocument(filename string, data []byte) (*yaml.Node, *FieldError) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, syntaxError(filename, err)
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
+	doc, extra, hasExtra, err := decodeDocuments(data)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, nil
+	case err != nil:
+		return nil, syntaxError(filename, data, err)
+	case hasExtra:
 		return nil, &FieldError{File: filename, Line: extra.Line, Column: extra.Column, Message: "the file holds more than one YAML document (remove the second \"---\")"}
-	case !errors.Is(err, io.EOF):
-		return nil, syntaxError(filename, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, nil
@@ -82,43 +70,6 @@ func readDocument(filename string, data []byte) (*yaml.Node, *FieldError) {
 		return nil, nil
 	}
 	return root, nil
-}
-
-// isParserProblem reports whether msg comes from yaml.v3's parser (as
-// opposed to its scanner). yaml.v3 reports the line of parser problems
-// 0-based, of scanner problems 1-based, and leaves the line out when it is
-// the first.
-func isParserProblem(msg string) bool {
-	switch msg {
-	case "did not find expected <stream-start>",
-		"did not find expected <document start>",
-		"found undefined tag handle",
-		"did not find expected node content",
-		"did not find expected '-' indicator",
-		"did not find expected key",
-		"did not find expected ',' or ']'",
-		"did not find expected ',' or '}'",
-		"found duplicate %YAML directive",
-		"found incompatible YAML document",
-		"found duplicate %TAG directive":
-		return true
-	}
-	return false
-}
-
-// syntaxError turns a yaml.v3 syntax error into a FieldError with a 1-based
-// line where one is known.
-func syntaxError(filename string, err error) *FieldError {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	if isParserProblem(msg) {
-		line++
-	}
-	return &FieldError{File: filename, Line: line, Message: "invalid YAML: " + msg}
 }
 
 func (d *decoder) config(n *yaml.Node, c *Config) {
@@ -383,7 +334,7 @@ func (d *decoder) schedules(n *yaml.Node, at string) []Schedule {
 		}
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			d.fail(n.Content[i], at, "keys must be environment names")
+			d.badScheduleKeys = append(d.badScheduleKeys, n.Content[i])
 			continue
 		}
 		p := join(at, k.Value)

@@ -122,17 +122,17 @@ func TestParseReportsEachRuleWithFileLineAndField(t *testing.T) {
 		{
 			name: "bad cron field",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 25 * * *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 25 * * *": end of range (25) above maximum (23): 25`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 25 * * *": hour 25 is out of range: use 0–23`},
 		},
 		{
 			name: "six-field cron spec",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 0 20 * * *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 20 * * *": expected exactly 5 fields, found 6: [0 0 20 * * *]`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 20 * * *": expected 5 fields (minute hour day-of-month month day-of-week), found 6 (seconds are not supported)`},
 		},
 		{
 			name: "cron spec that never fires",
 			yaml: "schedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 0 30 2 *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n",
-			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 30 2 *": never fires (no such date)`},
+			want: []string{`.stagecoach.yaml:3:12: schedules.dev.sleep: invalid cron spec "CRON_TZ=UTC 0 0 30 2 *": never fires: no month has that day`},
 		},
 		{
 			name: "@every is refused",
@@ -324,29 +324,29 @@ func TestParseReportsEachRuleWithFileLineAndField(t *testing.T) {
 			want: []string{`.stagecoach.yaml:1:10: version: unsupported version 2: this stagecoach reads version 1`},
 		},
 		{
-			name: "YAML syntax error carries its line",
+			name: "YAML syntax error carries its line and column",
 			yaml: "project: infra\nenvironments: [dev\n",
-			want: []string{`.stagecoach.yaml:2: invalid YAML: did not find expected ',' or ']'`},
+			want: []string{`.stagecoach.yaml:2:16: invalid YAML: a [ list is not closed with "]" (or lacks a "," between items)`},
 		},
 		{
 			name: "YAML parser error at the end of the file",
 			yaml: "project: [infra\n",
-			want: []string{`.stagecoach.yaml:2: invalid YAML: did not find expected ',' or ']'`},
+			want: []string{`.stagecoach.yaml:1:11: invalid YAML: a [ list is not closed with "]" (or lacks a "," between items)`},
 		},
 		{
 			name: "YAML block mapping error carries its line",
 			yaml: "project: infra\nephemeral:\n  ttl: 1h\n bad: 1\n",
-			want: []string{`.stagecoach.yaml:4: invalid YAML: did not find expected key`},
+			want: []string{`.stagecoach.yaml:4:2: invalid YAML: this line's indentation does not match the lines above it`},
 		},
 		{
 			name: "YAML scanner error carries its line",
 			yaml: "project: infra\nephemeral:\n\tttl: 1h\n",
-			want: []string{`.stagecoach.yaml:3: invalid YAML: found character that cannot start any token`},
+			want: []string{`.stagecoach.yaml:3:1: invalid YAML: a tab indents this line: YAML indents with spaces only`},
 		},
 		{
 			name: "YAML scanner error on an unclosed quote",
 			yaml: "project: infra\nversion: 1\nname: \"abc\n",
-			want: []string{`.stagecoach.yaml:3: invalid YAML: found unexpected end of stream`},
+			want: []string{`.stagecoach.yaml:3:7: invalid YAML: the quoted text starting here is never closed with "`},
 		},
 		{
 			name: "a second YAML document",
@@ -425,5 +425,37 @@ func TestParseStopsAnAliasBomb(t *testing.T) {
 	want := []string{".stagecoach.yaml:994:9: the file holds more than 100000 values (counting those repeated through aliases)"}
 	if !slices.Equal(lines, want) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestParseLocatesYAMLSyntaxErrors(t *testing.T) {
+	t.Parallel()
+	long := "environments:\n" + strings.Repeat("  - name: dev\n    stack: dev\n", 40) + "  - name: prod\n   stack: prod\n"
+	cases := []struct{ name, yaml, want string }{
+		{"a misindented line far below the start of its list", long,
+			`.stagecoach.yaml:83:4: invalid YAML: this line's indentation does not match the lines above it`},
+		{"a key indented past its siblings", "ephemeral:\n  ttl: 1h\n    max_active: 2\n",
+			`.stagecoach.yaml:3:15: invalid YAML: unexpected ":" — put a value that contains ": " in quotes, or check this line's indentation`},
+		{"a tab after spaces", "ephemeral:\n  ttl: 1h\n\tmax_active: 2\n",
+			`.stagecoach.yaml:3:1: invalid YAML: a tab indents this line: YAML indents with spaces only`},
+		{"a single quote never closed", "project: infra\nephemeral:\n  stack: 'pr-{number}\n",
+			`.stagecoach.yaml:3:10: invalid YAML: the quoted text starting here is never closed with '`},
+		{"a line without a colon inside a mapping", "project: infra\nephemeral\nversion: 1\n",
+			`.stagecoach.yaml:2:1: invalid YAML: expected a "key: value" line`},
+		{"a reserved character starting a value", "project: infra\nephemeral:\n  stack: @pr\n",
+			`.stagecoach.yaml:3:10: invalid YAML: '@' cannot start a value: put the value in quotes`},
+		{"an alias without its anchor", "project: infra\nenvironments: *envs\n",
+			`.stagecoach.yaml:2:19: invalid YAML: *envs refers to no anchor: define &envs before using it`},
+		{"columns count characters, not bytes", "ephemeral:\n  stack: \"größe\": x\n",
+			`.stagecoach.yaml:2:17: invalid YAML: unexpected ":" — put a value that contains ": " in quotes, or check this line's indentation`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := validationLines(t, tc.yaml)
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package repoconfig
 import (
 	"slices"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // validate checks the rules that span fields, after defaults are applied.
@@ -96,11 +98,18 @@ func (d *decoder) validateSchedules(c *Config) {
 		}
 	}
 	known = append(known, EphemeralScheduleKey)
+	for _, k := range d.badScheduleKeys {
+		d.fail(k, "schedules", "the key %s is %s, not an environment name: use one of %s", keyText(k), describe(resolve(k)), strings.Join(known, ", "))
+	}
 	for _, s := range c.Schedules {
 		at := join("schedules", s.Environment)
 		ephemeral := strings.EqualFold(s.Environment, EphemeralScheduleKey)
-		if _, ok := c.Environment(s.Environment); !ok && !ephemeral {
+		e, ok := c.Environment(s.Environment)
+		switch {
+		case !ok && !ephemeral:
 			d.failAt(at, "unknown environment %q (known: %s)%s", s.Environment, strings.Join(known, ", "), didYouMean(s.Environment, known))
+		case ok && e.Production:
+			d.failAt(at, "%q is a production environment%s, and production never sleeps: remove this schedule, or set production: false on %s if it is not production", e.Name, d.productionWhy(c, e), e.Name)
 		}
 		if !ephemeral && d.nodes.has(at+".grace") {
 			d.failAt(at+".grace", "grace applies only to the %s schedule", EphemeralScheduleKey)
@@ -111,10 +120,30 @@ func (d *decoder) validateSchedules(c *Config) {
 	}
 }
 
+// productionWhy explains, when the file does not say production: true, why
+// an environment is production.
+func (d *decoder) productionWhy(c *Config, e *Environment) string {
+	for i := range c.Environments {
+		if &c.Environments[i] == e && !d.nodes.has(index("environments", i)+".production") {
+			return " (the last of several environments is production unless it says production: false)"
+		}
+	}
+	return ""
+}
+
 // line returns the line of the field at path, or 0.
 func (d *decoder) line(path string) int {
 	if n := d.nodes.near(path); n != nil {
 		return n.Line
 	}
 	return 0
+}
+
+// keyText renders a mapping key that is not a plain string, on one line.
+func keyText(k *yaml.Node) string {
+	out, err := yaml.Marshal(k)
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }

@@ -9,27 +9,31 @@ import (
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 )
 
-// starBit marks a day-of-month or day-of-week field written as "*" (robfig/cron's convention).
-const starBit = 1 << 63
-
 // Calendar evaluates a cron spec on the wall clock of its time zone. Unlike robfig/cron's
 // Next, which skips a time that falls into a spring-forward gap and can fire twice in a
 // repeated autumn hour, every wall-clock slot the spec names maps to exactly one instant:
 // a slot inside a gap fires at the instant Go's time.Date gives it (just after the gap),
 // and a repeated hour fires once. So DST neither skips nor doubles a transition.
+//
+// The slots come from robfig/cron's public API alone: the spec's fields are parsed as a
+// CRON_TZ=UTC schedule, and its Next, stepping through UTC (which has no DST), walks the
+// wall clock minute by minute as the spec names it; each slot is then placed in the zone.
 type Calendar struct {
-	spec *cron.SpecSchedule
+	wall cron.Schedule
 	loc  *time.Location
 	text string
 }
 
 // NewCalendar wraps a parsed repository cron spec.
 func NewCalendar(c repoconfig.Cron) (Calendar, error) {
-	ss, ok := c.Schedule.(*cron.SpecSchedule)
-	if !ok || c.Location == nil {
+	if c.Location == nil || c.Fields == "" {
 		return Calendar{}, fmt.Errorf("cron spec %q: not a calendar spec with a time zone", c.Spec)
 	}
-	return Calendar{spec: ss, loc: c.Location, text: c.Spec}, nil
+	wall, err := cron.ParseStandard("CRON_TZ=UTC " + c.Fields)
+	if err != nil {
+		return Calendar{}, fmt.Errorf("cron spec %q: %w", c.Spec, err)
+	}
+	return Calendar{wall: wall, loc: c.Location, text: c.Spec}, nil
 }
 
 // In returns the calendar evaluated on the wall clock of loc instead (used with a fixed
@@ -45,32 +49,21 @@ func (c Calendar) String() string { return c.text }
 // Between returns the activations in [from, to), in order.
 func (c Calendar) Between(from, to time.Time) []time.Time {
 	var out []time.Time
-	// Walk local calendar days, one day of margin on each side for zone offsets.
-	fl := from.In(c.loc)
-	day := time.Date(fl.Year(), fl.Month(), fl.Day()-1, 12, 0, 0, 0, c.loc)
-	for ; ; day = time.Date(day.Year(), day.Month(), day.Day()+1, 12, 0, 0, 0, c.loc) {
-		if day.After(to.Add(36 * time.Hour)) {
-			break
+	// Walk the wall clock from the local day before from to the day after to: a day of
+	// margin on each side for zone offsets.
+	fl, tl := from.In(c.loc), to.In(c.loc)
+	slot := time.Date(fl.Year(), fl.Month(), fl.Day()-1, 0, 0, 0, 0, time.UTC).Add(-time.Minute)
+	last := time.Date(tl.Year(), tl.Month(), tl.Day()+2, 0, 0, 0, 0, time.UTC)
+	for {
+		slot = c.wall.Next(slot)
+		if slot.IsZero() || slot.After(last) {
+			return out
 		}
-		if !c.dayMatches(day) {
-			continue
-		}
-		for h := 0; h < 24; h++ {
-			if c.spec.Hour&(1<<uint(h)) == 0 {
-				continue
-			}
-			for m := 0; m < 60; m++ {
-				if c.spec.Minute&(1<<uint(m)) == 0 {
-					continue
-				}
-				t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, c.loc)
-				if !t.Before(from) && t.Before(to) && (len(out) == 0 || t.After(out[len(out)-1])) {
-					out = append(out, t)
-				}
-			}
+		t := time.Date(slot.Year(), slot.Month(), slot.Day(), slot.Hour(), slot.Minute(), 0, 0, c.loc)
+		if !t.Before(from) && t.Before(to) && (len(out) == 0 || t.After(out[len(out)-1])) {
+			out = append(out, t)
 		}
 	}
-	return out
 }
 
 // Prev returns the latest activation at or before t, and false when there is none in the
@@ -93,18 +86,4 @@ func (c Calendar) Next(t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// dayMatches applies cron's day rule: when either day field is "*", both must match;
-// otherwise either may.
-func (c Calendar) dayMatches(day time.Time) bool {
-	if c.spec.Month&(1<<uint(day.Month())) == 0 {
-		return false
-	}
-	dom := c.spec.Dom&(1<<uint(day.Day())) > 0
-	dow := c.spec.Dow&(1<<uint(day.Weekday())) > 0
-	if c.spec.Dom&starBit > 0 || c.spec.Dow&starBit > 0 {
-		return dom && dow
-	}
-	return dom || dow
 }

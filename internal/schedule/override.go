@@ -96,6 +96,9 @@ func (s *Scheduler) overrideTarget(cfg *repoconfig.Config, env string, pr int) (
 	if env == "pr" {
 		name = repoconfig.EphemeralScheduleKey
 	}
+	if e, ok := cfg.Environment(name); ok && e.Production {
+		return "", Plan{}, command.Usagef("%s is a production environment: production never sleeps, so it has no schedule to override.", command.Code(e.Name))
+	}
 	var known []string
 	for _, sc := range cfg.Schedules {
 		known = append(known, sc.Environment)

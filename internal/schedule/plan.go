@@ -3,6 +3,16 @@
 // its sleep and wake specs (the latest activation at or before now wins) and from any
 // override, and only differences are applied. A bot that was down at 20:00 puts dev to
 // sleep when it comes back; DST neither skips nor doubles a transition.
+//
+// Cron specs are read by github.com/robfig/cron/v3, kept because the design names it and its
+// spec syntax is what users know, although it has had no release since 2020. It is used only
+// through its public API (Parser.Parse, Schedule.Next) and never to run jobs: its runner
+// skips and doubles runs at DST changes and does not recover panics. Calendar handles DST on
+// top of it: robfig/cron's Next, on a CRON_TZ=UTC copy of the spec, lists the wall-clock
+// slots the spec names, and each slot is placed in the schedule's own zone with time.Date,
+// once, so a slot in a spring-forward gap still fires (just after the gap) and a repeated
+// autumn hour fires once. repoconfig checks every spec's fields in its own words before
+// robfig/cron sees them, so its messages (and its panics on some inputs) never reach users.
 package schedule
 
 import (
@@ -34,6 +44,10 @@ type Plan struct {
 	// WakeOnDeploy wakes a sleeping environment when a deploy reaches it (until the next
 	// scheduled sleep); otherwise a deploy keeps it asleep.
 	WakeOnDeploy bool
+	// Production marks a production environment, which never sleeps: its desired state is
+	// awake whatever its specs and overrides say. Validation refuses a schedule on one; this
+	// holds even when a config reaches the scheduler without it.
+	Production bool
 }
 
 // NewPlan builds the plan of one schedule from the repository config.
@@ -97,6 +111,9 @@ func (p Plan) Scheduled(now time.Time) (State, time.Time) {
 // Desired is the state the environment should be in at now, given an override (nil for
 // none) and, for PR environments, when it was first deployed (zero when unknown).
 func (p Plan) Desired(now time.Time, o *Override, firstDeployed time.Time) Decision {
+	if p.Production {
+		return Decision{State: Awake, Reason: "production never sleeps"}
+	}
 	if o != nil && now.Before(o.Until) {
 		return Decision{State: o.State, Override: o,
 			Reason: fmt.Sprintf("%s by %s until %s", o.State, o.By, o.Until.In(p.Sleep.Location()).Format("Mon 15:04 MST"))}
@@ -117,9 +134,32 @@ func (p Plan) Desired(now time.Time, o *Override, firstDeployed time.Time) Decis
 
 // Upcoming lists the next n scheduled transitions after now that change the state.
 func (p Plan) Upcoming(now time.Time, n int) []Transition {
-	var out []Transition
 	state, _ := p.Scheduled(now)
-	t := now
+	return p.upcoming(now, state, n)
+}
+
+// Coming lists the next n transitions after now that change the state, with the override o
+// (nil for none) in force: while it holds the state is the override's; at its end the
+// schedule takes over, which is a transition when the scheduled state differs. Times are in
+// the schedule's zone. A production environment never sleeps, so it has none.
+func (p Plan) Coming(now time.Time, o *Override, n int) []Transition {
+	if p.Production {
+		return nil
+	}
+	if o == nil || !now.Before(o.Until) {
+		return p.Upcoming(now, n)
+	}
+	var out []Transition
+	after, _ := p.Scheduled(o.Until)
+	if after != o.State && n > 0 {
+		out = append(out, Transition{At: o.Until.In(p.Sleep.Location()), State: after})
+	}
+	return append(out, p.upcoming(o.Until, after, n-len(out))...)
+}
+
+// upcoming lists the next n scheduled transitions after t that change state.
+func (p Plan) upcoming(t time.Time, state State, n int) []Transition {
+	var out []Transition
 	for len(out) < n {
 		s, okS := p.Sleep.Next(t)
 		w, okW := p.Wake.Next(t)
@@ -158,6 +198,9 @@ func (w Week) Saved() float64 {
 
 // TypicalWeek measures a week from Monday 00:00 on the standard offset of the plan's zone.
 func (p Plan) TypicalWeek() Week {
+	if p.Production {
+		return Week{Awake: 7 * 24 * time.Hour, Total: 7 * 24 * time.Hour}
+	}
 	_, offset := time.Date(2026, time.January, 5, 0, 0, 0, 0, p.Sleep.Location()).Zone()
 	fixed := time.FixedZone("standard", offset)
 	q := Plan{Sleep: p.Sleep.In(fixed), Wake: p.Wake.In(fixed)}

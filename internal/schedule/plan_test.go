@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,5 +197,57 @@ func TestTypicalWeek(t *testing.T) {
 				t.Fatalf("saved %.3f, want %.2f", w.Saved(), c.saved)
 			}
 		})
+	}
+}
+
+func TestComingWithOverrides(t *testing.T) {
+	t.Parallel()
+	const zone = "Europe/Berlin"
+	dev := plan(t, "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI", "CRON_TZ=Europe/Berlin 0 7 * * MON-FRI")
+	now := at(t, zone, "2026-11-25 21:00") // Wednesday night, asleep by schedule
+	cases := []struct {
+		name string
+		o    *schedule.Override
+		want []string
+	}{
+		{"without an override the schedule alone", nil,
+			[]string{"awake Thu 26 Nov 07:00 CET", "asleep Thu 26 Nov 20:00 CET"}},
+		{"a /wake override ends in the scheduled sleep", &schedule.Override{State: schedule.Awake, Until: at(t, "UTC", "2026-11-25 22:00")},
+			[]string{"asleep Wed 25 Nov 23:00 CET", "awake Thu 26 Nov 07:00 CET"}},
+		{"a /sleep override in the day ends in the scheduled wake", &schedule.Override{State: schedule.Asleep, Until: at(t, zone, "2026-11-26 12:00")},
+			[]string{"awake Thu 26 Nov 12:00 CET", "asleep Thu 26 Nov 20:00 CET"}},
+		{"an override ending where the schedule agrees adds no transition", &schedule.Override{State: schedule.Asleep, Until: at(t, zone, "2026-11-26 06:00")},
+			[]string{"awake Thu 26 Nov 07:00 CET", "asleep Thu 26 Nov 20:00 CET"}},
+		{"an override that ended is ignored", &schedule.Override{State: schedule.Awake, Until: at(t, zone, "2026-11-25 20:30")},
+			[]string{"awake Thu 26 Nov 07:00 CET", "asleep Thu 26 Nov 20:00 CET"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, tr := range dev.Coming(now, c.o, 2) {
+				got = append(got, string(tr.State)+" "+tr.At.Format("Mon 2 Jan 15:04 MST"))
+			}
+			if strings.Join(got, ", ") != strings.Join(c.want, ", ") {
+				t.Fatalf("Coming = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestProductionNeverSleeps(t *testing.T) {
+	t.Parallel()
+	prod := plan(t, "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI", "CRON_TZ=Europe/Berlin 0 7 * * MON-FRI")
+	prod.Production = true
+	night := at(t, "Europe/Berlin", "2026-11-25 23:00")
+	sleep := &schedule.Override{State: schedule.Asleep, Until: night.Add(time.Hour), By: "mallory", At: night}
+	if d := prod.Desired(night, sleep, time.Time{}); d.State != schedule.Awake {
+		t.Fatalf("production at night with a /sleep override: %+v", d)
+	}
+	if next := prod.Coming(night, nil, 2); len(next) != 0 {
+		t.Fatalf("production has transitions: %v", next)
+	}
+	if w := prod.TypicalWeek(); w.Awake != w.Total {
+		t.Fatalf("production week: %+v", w)
 	}
 }

@@ -16,7 +16,7 @@ type Status struct {
 	Plan Plan
 	// Decision is its desired state now.
 	Decision Decision
-	// Next are the coming transitions.
+	// Next are the coming transitions, with the override in force.
 	Next []Transition
 	// Week is a typical week's awake time.
 	Week Week
@@ -27,7 +27,7 @@ func Evaluate(repo string, now time.Time, plans []Plan, overrides map[string]*Ov
 	out := make([]Status, 0, len(plans))
 	for _, p := range plans {
 		out = append(out, Status{Repo: repo, Plan: p, Decision: p.Desired(now, overrides[p.Environment], time.Time{}),
-			Next: p.Upcoming(now, 2), Week: p.TypicalWeek()})
+			Next: p.Coming(now, overrides[p.Environment], 2), Week: p.TypicalWeek()})
 	}
 	return out
 }

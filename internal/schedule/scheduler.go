@@ -151,6 +151,7 @@ func (s *Scheduler) targets(ctx context.Context, repo string, cfg *repoconfig.Co
 		if !ok {
 			continue // validation refuses this; never reached with a loaded config
 		}
+		p.Production = env.Production // never asleep, even if validation was bypassed
 		out = append(out, target{plan: p, env: env.Name, stack: env.Stack})
 	}
 	return out, nil

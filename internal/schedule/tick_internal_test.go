@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,6 +81,24 @@ func (f *fakeJobs) Insert(_ context.Context, a river.JobArgs, _ *river.InsertOpt
 	return &rivertype.JobInsertResult{}, nil
 }
 
+// reconcileOnce runs one reconciliation of acme/shop with o and returns the state of the
+// transition it enqueued ("" for none).
+func reconcileOnce(t *testing.T, o Options) State {
+	t.Helper()
+	jobs := &fakeJobs{}
+	o.Jobs = jobs
+	if err := New(o).reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var got State
+	for _, a := range jobs.args {
+		if tr, ok := a.(TransitionArgs); ok {
+			got = tr.State
+		}
+	}
+	return got
+}
+
 func TestWakeOnDeploy(t *testing.T) {
 	t.Parallel()
 	loc, _ := time.LoadLocation("Europe/Berlin")
@@ -106,18 +125,8 @@ func TestWakeOnDeploy(t *testing.T) {
 			}
 			st := &memStore{overrides: map[string]store.SleepOverride{},
 				states: map[string]store.SleepState{"dev": {Environment: "dev", Stack: "dev", State: "asleep", ChangedAt: sleptAt}}}
-			jobs := &fakeJobs{}
-			s := New(Options{Store: st, Jobs: jobs, Config: fakeConfigs{cfg}, Now: func() time.Time { return now },
+			got := reconcileOnce(t, Options{Store: st, Config: fakeConfigs{cfg}, Now: func() time.Time { return now },
 				LastDeploy: func(context.Context, string, string, string) (time.Time, error) { return deployedAt, nil }})
-			if err := s.reconcile(context.Background(), store.Repository{Repo: "acme/shop", InstallationID: 1}); err != nil {
-				t.Fatal(err)
-			}
-			var got State
-			for _, a := range jobs.args {
-				if tr, ok := a.(TransitionArgs); ok {
-					got = tr.State
-				}
-			}
 			if got != c.want {
 				t.Fatalf("transition = %q, want %q", got, c.want)
 			}
@@ -128,5 +137,61 @@ func TestWakeOnDeploy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProductionIsNeverPutToSleep: validation refuses a schedule on a production environment,
+// and the scheduler holds to the rule even for a config that reaches it without validation.
+func TestProductionIsNeverPutToSleep(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	night := time.Date(2026, 11, 25, 23, 0, 0, 0, loc)
+	spec := "version: 1\nenvironments:\n  - name: dev\n  - name: prod\n    production: false\nschedules:\n  prod:\n    sleep: \"CRON_TZ=Europe/Berlin 0 20 * * MON-FRI\"\n    wake: \"CRON_TZ=Europe/Berlin 0 7 * * MON-FRI\"\n"
+	for _, c := range []struct {
+		name    string
+		applied string // the state recorded for prod, "" for none
+		sleep   bool   // a /sleep override is in force
+		want    State  // the transition enqueued, "" for none
+	}{
+		{"at night production stays awake", "", false, ""},
+		{"a /sleep override does not put production to sleep", "", true, ""},
+		{"a production stack found asleep is woken", "asleep", false, Awake},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := repoconfig.Parse(".stagecoach.yaml", []byte(spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prod, _ := cfg.Environment("prod")
+			prod.Production = true // as if validation had been bypassed
+			st := &memStore{overrides: map[string]store.SleepOverride{}, states: map[string]store.SleepState{}}
+			if c.applied != "" {
+				st.states["prod"] = store.SleepState{Environment: "prod", Stack: "prod", State: c.applied, ChangedAt: night.Add(-3 * time.Hour)}
+			}
+			if c.sleep {
+				st.overrides["prod"] = store.SleepOverride{Environment: "prod", State: string(Asleep), Until: night.Add(time.Hour), SetBy: "mallory", SetAt: night}
+			}
+			got := reconcileOnce(t, Options{Store: st, Config: fakeConfigs{cfg}, Now: func() time.Time { return night }})
+			if got != c.want {
+				t.Fatalf("transition = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestOverrideTargetRefusesProduction(t *testing.T) {
+	t.Parallel()
+	cfg, err := repoconfig.Parse(".stagecoach.yaml", []byte("environments:\n  - name: dev\n  - name: prod\nschedules:\n  dev:\n    sleep: \"CRON_TZ=UTC 0 20 * * *\"\n    wake: \"CRON_TZ=UTC 0 7 * * *\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{})
+	_, _, err = s.overrideTarget(cfg, "prod", 0)
+	if err == nil || !strings.Contains(err.Error(), "production never sleeps") {
+		t.Fatalf("/sleep prod: %v, want a refusal that says production never sleeps", err)
+	}
+	if key, _, err := s.overrideTarget(cfg, "dev", 0); err != nil || key != "dev" {
+		t.Fatalf("/sleep dev: %q, %v", key, err)
 	}
 }

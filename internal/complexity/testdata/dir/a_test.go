@@ -1,0 +1,3 @@
+package dir
+
+func skipped(a, b, c bool) bool { return a && b && c }
