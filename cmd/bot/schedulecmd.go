@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/config"
-	"github.com/stagecoach/stagecoach/internal/configcheck"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/schedule"
@@ -138,7 +138,7 @@ func scheduleAll(ctx context.Context, getenv func(string) string, now func() tim
 	if err != nil {
 		return rep, fmt.Errorf("reading each repository's schedules needs the GitHub App (or give a FILE): %w", err)
 	}
-	configs := configcheck.New(app, slog.New(slog.DiscardHandler))
+	configs := repoconfig.NewLoaders(githubapi.Apps{App: app}, slog.New(slog.DiscardHandler))
 	repos, err := st.Repositories(ctx)
 	if err != nil {
 		return rep, err

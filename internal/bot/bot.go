@@ -24,10 +24,13 @@ import (
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/metrics"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 	"github.com/stagecoach/stagecoach/internal/webhooks"
@@ -124,9 +127,9 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	} else {
 		log.Warn("the GitHub App is not configured: webhooks are queued but nothing can answer them; set STAGECOACH_GITHUB_APP_ID and STAGECOACH_GITHUB_PRIVATE_KEY_FILE")
 	}
-	installations := configcheck.Installations(unconfigured{})
+	installations := githubapi.Installations(githubapi.Apps{App: unconfigured{}})
 	if b.app != nil {
-		installations = b.app
+		installations = githubapi.Apps{App: b.app}
 	}
 
 	inserter, err := jobs.NewInserter(st, log)
@@ -149,15 +152,17 @@ func New(ctx context.Context, o Options) (*Bot, error) {
 	}
 
 	// Features, and who acts on each event, in order.
-	check := configcheck.New(installations, log)
-	deps := featureDeps{store: st, jobs: inserter, github: installations, engine: runner, source: fetcher,
-		configs: check, logger: log, now: o.Now, publicURL: cfg.HTTP.LogLinkBase(), registry: b.registry}
+	configs := repoconfig.NewLoaders(installations, log)
+	check := configcheck.New(installations, configs, log)
+	deps := featureDeps{Deps: feature.Deps{Leases: st, Jobs: inserter, GitHub: installations, Sources: fetcher,
+		Configs: configs, Logger: log, Now: o.Now, PublicURL: cfg.HTTP.LogLinkBase()},
+		store: st, engine: runner, registry: b.registry}
 	steps := map[string][]event.Step{"pull_request": {{Name: "configcheck", Processor: check}}}
 	workers := river.NewWorkers()
 	var specs []command.Spec
 	var periodic []*river.PeriodicJob
 	var resume []func(context.Context, time.Time) error
-	for _, build := range []func(featureDeps) (feature, error){ephemeralFeature, promotionFeature, scheduleFeature} {
+	for _, build := range []func(featureDeps) (part, error){ephemeralFeature, promotionFeature, scheduleFeature} {
 		f, err := build(deps)
 		if err != nil {
 			st.Close()

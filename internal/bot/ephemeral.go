@@ -14,14 +14,13 @@ import (
 const ephemeralSweepInterval = time.Minute
 
 // ephemeralFeature builds PR environments (see internal/ephemeral).
-func ephemeralFeature(d featureDeps) (feature, error) {
-	o := ephemeral.Options{Records: d.store, Leases: d.store, Jobs: d.jobs, GitHub: d.github, Sources: d.source, Configs: d.configs,
-		Logger: d.logger, Now: d.now, PublicURL: d.publicURL, Registry: d.registry}
+func ephemeralFeature(d featureDeps) (part, error) {
+	o := ephemeral.Options{Deps: d.Deps, Records: d.store, Registry: d.registry}
 	if d.engine != nil {
 		o.Engine = d.engine
 	}
 	svc := ephemeral.New(o)
-	return feature{
+	return part{
 		name:       "ephemeral",
 		processors: map[string]event.Processor{"pull_request": event.ProcessorFunc(svc.PullRequest)},
 		commands:   svc.Commands(),

@@ -9,14 +9,13 @@ import (
 
 // promotionFeature builds the promotion workflow: merges deploy the first environment,
 // labelled merges and /promote go further, /rollback goes back (see internal/promotion).
-func promotionFeature(d featureDeps) (feature, error) {
-	o := promotion.Options{Records: d.store, Leases: d.store, Jobs: d.jobs, GitHub: d.github, Sources: d.source, Configs: d.configs,
-		Logger: d.logger, Now: d.now, PublicURL: d.publicURL}
+func promotionFeature(d featureDeps) (part, error) {
+	o := promotion.Options{Deps: d.Deps, Records: d.store}
 	if d.engine != nil {
 		o.Engine = d.engine
 	}
 	svc := promotion.New(o)
-	return feature{
+	return part{
 		name: "promotion",
 		processors: map[string]event.Processor{
 			"push":         event.ProcessorFunc(svc.Push),

@@ -11,15 +11,15 @@ import (
 
 // scheduleFeature builds the off-hours scheduler: a periodic tick on the elected leader,
 // transition jobs, and the /wake and /sleep commands.
-func scheduleFeature(d featureDeps) (feature, error) {
+func scheduleFeature(d featureDeps) (part, error) {
 	var eng schedule.Engine
 	if d.engine != nil { // a nil *engine.Runner must not become a non-nil interface
 		eng = d.engine
 	}
-	s := schedule.New(schedule.Options{Store: d.store, Jobs: d.jobs, Config: d.configs, GitHub: d.github,
-		Engine: eng, Source: d.source, Logger: d.logger, Now: d.now, Registry: d.registry,
+	s := schedule.New(schedule.Options{Store: d.store, Jobs: d.Jobs, Config: d.Configs, GitHub: d.GitHub,
+		Engine: eng, Source: d.Sources, Logger: d.Logger, Now: d.Now, Registry: d.registry,
 		LastDeploy: lastPromotion(d.store), PREnvironments: activePREnvironments(d.store)})
-	return feature{name: "schedule", commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
+	return part{name: "schedule", commands: s.Commands(), addWorkers: s.AddWorkers, periodic: s.Periodic()}, nil
 }
 
 // lastPromotion tells the scheduler when an environment last received a promotion, for

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/render"
@@ -93,7 +94,7 @@ func TestOnce(t *testing.T) {
 			t.Run("a reply that fails after the store write is retried alone, and both happen once", func(t *testing.T) {
 				t.Parallel()
 				var applied atomic.Int32
-				r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "extend", Usage: "/extend <d>",
+				r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "extend", Usage: "/extend <d>",
 					Handler: command.HandlerFunc(func(ctx context.Context, c command.Command) error {
 						got, err := c.Once(ctx, "apply", func(context.Context) (string, error) {
 							return fmt.Sprintf("applied #%d", applied.Add(1)), nil
@@ -124,7 +125,7 @@ func TestOnce(t *testing.T) {
 
 			t.Run("a reply posted before a failure is found by its marker and not posted again", func(t *testing.T) {
 				t.Parallel()
-				r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler))
+				r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler))
 				pr, id, e := w.comment(t, "writer", "/help")
 				// The first attempt posted its reply, then died before recording it.
 				if err := w.st.StartCommandStep(context.Background(), "acme/shop", id, "reply"); err != nil {
@@ -143,7 +144,7 @@ func TestOnce(t *testing.T) {
 
 			t.Run("a reply started but never posted is posted by the retry", func(t *testing.T) {
 				t.Parallel()
-				r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler))
+				r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler))
 				pr, id, e := w.comment(t, "writer", "/help")
 				if err := w.st.StartCommandStep(context.Background(), "acme/shop", id, "reply"); err != nil {
 					t.Fatal(err)
@@ -169,7 +170,7 @@ func TestOnce(t *testing.T) {
 			t.Run("a failing step is run again and recorded only once it succeeds", func(t *testing.T) {
 				t.Parallel()
 				var runs atomic.Int32
-				r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "flaky", Usage: "/flaky",
+				r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "flaky", Usage: "/flaky",
 					Handler: command.HandlerFunc(func(ctx context.Context, c command.Command) error {
 						_, err := c.Once(ctx, "apply", func(context.Context) (string, error) {
 							if runs.Add(1) == 1 {
@@ -199,7 +200,7 @@ func TestOnce(t *testing.T) {
 func TestReplyCannotBeSteered(t *testing.T) {
 	t.Parallel()
 	w := newOnceWorld(t, storetest.SQLite(t))
-	r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler),
+	r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler),
 		command.Spec{Name: "extend", Usage: "/extend <d>", Help: "h", Handler: command.HandlerFunc(func(ctx context.Context, c command.Command) error {
 			return command.Usagef("%s is not a duration", command.Code(c.Args[0]))
 		})},
@@ -300,7 +301,7 @@ func TestEditedCommentsAreIgnored(t *testing.T) {
 	t.Parallel()
 	w := newOnceWorld(t, storetest.SQLite(t))
 	var ran atomic.Int32
-	r := command.NewRouter(w.app, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "extend", Usage: "/extend <d>",
+	r := command.NewRouter(githubapi.Apps{App: w.app}, w.st, slog.New(slog.DiscardHandler), command.Spec{Name: "extend", Usage: "/extend <d>",
 		Handler: command.HandlerFunc(func(context.Context, command.Command) error { ran.Add(1); return nil })})
 	pr, id, e := w.comment(t, "writer", "/extend 1h")
 	var p map[string]any

@@ -2,11 +2,9 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 )
 
 // Permission returns user's collaborator role on repo: admin, maintain, write, triage, read or
@@ -20,24 +18,16 @@ import (
 //     read. Rounding down never grants more than the role has.
 //   - Without role_name (older GitHub Enterprise Server), the legacy permission counts.
 //   - 404 (not a collaborator, or no such user) is none; any other failure is an error.
-func Permission(ctx context.Context, gh *github.Client, repo, user string) (string, error) {
-	req, err := gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/collaborators/%s/permission", repo, user), nil)
-	if err != nil {
-		return "", fmt.Errorf("checking %s's permission on %s: %w", user, repo, err)
-	}
-	var v struct {
-		Permission string `json:"permission"`
-		RoleName   string `json:"role_name"`
-	}
-	_, err = gh.Do(ctx, req, &v)
-	var ghErr *github.ErrorResponse
+func Permission(ctx context.Context, gh githubapi.Client, repo, user string) (string, error) {
+	owner, name := githubapi.SplitRepo(repo)
+	p, _, err := gh.GetPermissionLevel(ctx, owner, name, user)
 	switch {
-	case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
+	case githubapi.IsNotFound(err):
 		return "none", nil
 	case err != nil:
 		return "", fmt.Errorf("checking %s's permission on %s: %w", user, repo, err)
 	}
-	return Role(v.RoleName, v.Permission), nil
+	return Role(p.RoleName, p.Permission), nil
 }
 
 // Role is the permission of a collaborator whose role_name and legacy permission GitHub reports

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
 )
@@ -19,7 +20,7 @@ func TestPermission(t *testing.T) {
 	for login, base := range map[string]string{"cm": "maintain", "cw": "write", "ct": "triage", "cr": "read"} {
 		w.sim.SetCustomRole("acme/shop", login, "custom-"+base, base)
 	}
-	gh := w.app.Installation(w.inst)
+	gh := githubapi.REST{C: w.app.Installation(w.inst)}
 	for _, c := range []struct{ login, want string }{
 		{"acme", "admin"}, // the owner
 		{"ad", "admin"}, {"ma", "maintain"}, {"wr", "write"}, {"tr", "triage"}, {"re", "read"},

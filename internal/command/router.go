@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -44,11 +45,6 @@ type Spec struct {
 	Handler Handler
 }
 
-// Installations hands out API clients per installation; *githubapp.App satisfies it.
-type Installations interface {
-	Installation(id int64) *github.Client
-}
-
 // Steps records which steps of a comment command took effect, so a retried job does each once;
 // *store.Store satisfies it.
 type Steps interface {
@@ -70,7 +66,7 @@ const (
 
 // Router is the event processor for issue_comment events.
 type Router struct {
-	github Installations
+	github githubapi.Installations
 	steps  Steps
 	specs  []Spec
 	logger *slog.Logger
@@ -78,7 +74,7 @@ type Router struct {
 
 // NewRouter returns a router for specs, which are listed in help in the order given. steps keeps
 // each command's effects and reply to one per comment.
-func NewRouter(gh Installations, steps Steps, logger *slog.Logger, specs ...Spec) *Router {
+func NewRouter(gh githubapi.Installations, steps Steps, logger *slog.Logger, specs ...Spec) *Router {
 	return &Router{github: gh, steps: steps, specs: specs, logger: logger}
 }
 
@@ -119,8 +115,8 @@ func (r *Router) Process(ctx context.Context, e event.Event) error {
 	log := jobs.Logger(ctx, r.logger).With("command", render.Clip(name, 40), "author", c.Author, "comment_id", c.CommentID)
 
 	// 👀: the command was seen. Reacting twice (a retried job) is harmless: GitHub keeps one.
-	owner, repo, _ := strings.Cut(e.Repo, "/")
-	if _, _, err := r.github.Installation(e.InstallationID).Reactions.CreateIssueCommentReaction(ctx, owner, repo, c.CommentID, "eyes"); err != nil {
+	owner, repo := githubapi.SplitRepo(e.Repo)
+	if _, _, err := r.github.Installation(e.InstallationID).CreateIssueCommentReaction(ctx, owner, repo, c.CommentID, "eyes"); err != nil {
 		return fmt.Errorf("reacting to %s: %w", render.Clip(c.String(), 40), err)
 	}
 	_, err := r.once(ctx, c, handledStep, func(ctx context.Context) (string, error) {
@@ -203,8 +199,8 @@ func (r *Router) reply(ctx context.Context, c Command, body string) error {
 	if err := r.steps.StartCommandStep(ctx, c.Repo, c.CommentID, replyStep); err != nil {
 		return err
 	}
-	owner, repo, _ := strings.Cut(c.Repo, "/")
-	if _, _, err := r.github.Installation(c.InstallationID).Issues.CreateComment(ctx, owner, repo, c.PR,
+	owner, repo := githubapi.SplitRepo(c.Repo)
+	if _, _, err := r.github.Installation(c.InstallationID).CreateComment(ctx, owner, repo, c.PR,
 		&github.IssueComment{Body: github.String(replyBody(c.CommentID, body))}); err != nil {
 		return fmt.Errorf("answering %s on %s#%d: %w", render.Clip(c.String(), 40), c.Repo, c.PR, err)
 	}
@@ -214,12 +210,12 @@ func (r *Router) reply(ctx context.Context, c Command, body string) error {
 // findReply reports whether the PR has a bot comment carrying c's reply marker, looking at
 // comments updated since a little before started (GitHub's clock may differ from ours).
 func (r *Router) findReply(ctx context.Context, c Command, started time.Time) (bool, error) {
-	owner, repo, _ := strings.Cut(c.Repo, "/")
+	owner, repo := githubapi.SplitRepo(c.Repo)
 	gh := r.github.Installation(c.InstallationID)
 	since := started.Add(-replySearchSlack)
 	opts := &github.IssueListCommentsOptions{Since: &since, ListOptions: github.ListOptions{PerPage: 100}}
 	for {
-		comments, resp, err := gh.Issues.ListComments(ctx, owner, repo, c.PR, opts)
+		comments, resp, err := gh.ListComments(ctx, owner, repo, c.PR, opts)
 		if err != nil {
 			return false, fmt.Errorf("looking for the reply to %s on %s#%d: %w", render.Clip(c.String(), 40), c.Repo, c.PR, err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/store/storetest"
@@ -109,7 +110,7 @@ func TestRouter(t *testing.T) {
 			}
 		}
 		rec := &recorder{}
-		r := command.NewRouter(app, st, slog.New(slog.DiscardHandler),
+		r := command.NewRouter(githubapi.Apps{App: app}, st, slog.New(slog.DiscardHandler),
 			command.Spec{Name: "extend", Usage: "/extend <duration>", Help: "keep the environment longer", Handler: rec},
 			command.Spec{Name: "destroy", Usage: "/destroy", Help: "tear the environment down", Permission: "maintain", Handler: rec},
 		)

@@ -12,52 +12,30 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 )
 
 // CheckName is the check run the processor maintains.
 const CheckName = "stagecoach / config"
 
-// Installations hands out API clients per App installation; *githubapp.App satisfies it.
-type Installations interface {
-	Installation(id int64) *github.Client
-}
-
 // Processor checks the repository config on pull request activity.
 type Processor struct {
-	github Installations
-	logger *slog.Logger
-
-	mu      sync.Mutex
-	loaders map[int64]*repoconfig.Loader // a repository belongs to one installation, so its cache lives there
+	github  githubapi.Installations
+	configs feature.Configs
+	logger  *slog.Logger
 }
 
-// New returns the processor.
-func New(gh Installations, logger *slog.Logger) *Processor {
-	return &Processor{github: gh, logger: logger, loaders: map[int64]*repoconfig.Loader{}}
-}
-
-// Load returns the repository's config from its default branch, through a per-installation cache.
-// Errors are repoconfig's: ErrNotFound, *ValidationError, or a failure to reach GitHub.
-func (p *Processor) Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error) {
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok {
-		return repoconfig.Loaded{}, fmt.Errorf("repository %q is not owner/name", repo)
-	}
-	p.mu.Lock()
-	l, ok := p.loaders[installation]
-	if !ok {
-		l = repoconfig.NewLoader(p.github.Installation(installation).Repositories, p.logger, 0)
-		p.loaders[installation] = l
-	}
-	p.mu.Unlock()
-	return l.Load(ctx, owner, name)
+// New returns the processor; configs is the loader every feature reads configs through.
+func New(gh githubapi.Installations, configs feature.Configs, logger *slog.Logger) *Processor {
+	return &Processor{github: gh, configs: configs, logger: logger}
 }
 
 // Process implements event.Processor for pull_request events.
@@ -77,7 +55,7 @@ func (p *Processor) Process(ctx context.Context, e event.Event) error {
 	if err := json.Unmarshal(e.Payload, &payload); err != nil || payload.PullRequest.Head.SHA == "" {
 		return fmt.Errorf("reading the head commit of %s#%d: no pull_request.head.sha", e.Repo, e.PR)
 	}
-	loaded, err := p.Load(ctx, e.InstallationID, e.Repo)
+	loaded, err := p.configs.Load(ctx, e.InstallationID, e.Repo)
 	var verr *repoconfig.ValidationError
 	switch {
 	case errors.Is(err, repoconfig.ErrNotFound):
@@ -93,8 +71,8 @@ func (p *Processor) Process(ctx context.Context, e event.Event) error {
 
 // report creates, or updates, the one failing check run on the head commit.
 func (p *Processor) report(ctx context.Context, e event.Event, sha string, loaded repoconfig.Loaded, verr *repoconfig.ValidationError) error {
-	owner, name, _ := strings.Cut(e.Repo, "/")
-	checks := p.github.Installation(e.InstallationID).Checks
+	owner, name := githubapi.SplitRepo(e.Repo)
+	checks := p.github.Installation(e.InstallationID)
 	title, summary := Describe(loaded, verr)
 	output := &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary)}
 	existing, _, err := checks.ListCheckRunsForRef(ctx, owner, name, sha, &github.ListCheckRunsOptions{CheckName: github.String(CheckName)})
@@ -131,8 +109,8 @@ func Describe(loaded repoconfig.Loaded, verr *repoconfig.ValidationError) (title
 	}
 	title = fmt.Sprintf("%s on %s has %d problem%s", repoconfig.FileName, loaded.Branch, n, plural)
 	var b strings.Builder
-	fmt.Fprintf(&b, "stagecoach reads `%s` from the default branch `%s` (at `%.7s`) and found %d problem%s. ",
-		repoconfig.FileName, loaded.Branch, loaded.SHA, n, plural)
+	fmt.Fprintf(&b, "stagecoach reads `%s` from the default branch `%s` (at `%s`) and found %d problem%s. ",
+		repoconfig.FileName, loaded.Branch, render.ShortSHA(loaded.SHA), n, plural)
 	b.WriteString("Until they are fixed on the default branch, stagecoach deploys nothing for this repository.\n\n```text\n")
 	for i, fe := range verr.Errors {
 		if i == maxListed {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -30,12 +31,23 @@ func (s *Service) Commands() []command.Spec {
 // prState reads the PR's facts from GitHub.
 func (s *Service) prState(ctx context.Context, c command.Command) (prFacts, error) {
 	gh := s.o.GitHub.Installation(c.InstallationID)
-	owner, name := splitRepo(c.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, c.PR)
+	owner, name := githubapi.SplitRepo(c.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, c.PR)
 	if err != nil {
 		return prFacts{}, fmt.Errorf("reading %s#%d: %w", c.Repo, c.PR, err)
 	}
 	return factsOf(pr, c.Repo), nil
+}
+
+// commandTarget loads the config and the PR's facts for a command about the PR; a nil config
+// means PR environments are off and the command was answered.
+func (s *Service) commandTarget(ctx context.Context, c command.Command) (*repoconfig.Config, prFacts, error) {
+	cfg, err := s.commandConfig(ctx, c)
+	if err != nil || cfg == nil {
+		return nil, prFacts{}, err
+	}
+	f, err := s.prState(ctx, c)
+	return cfg, f, err
 }
 
 // commandConfig loads the config and answers when PR environments are off.
@@ -51,12 +63,8 @@ func (s *Service) commandConfig(ctx context.Context, c command.Command) (*repoco
 }
 
 func (s *Service) deployCommand(ctx context.Context, c command.Command) error {
-	cfg, err := s.commandConfig(ctx, c)
+	cfg, f, err := s.commandTarget(ctx, c)
 	if err != nil || cfg == nil {
-		return err
-	}
-	f, err := s.prState(ctx, c)
-	if err != nil {
 		return err
 	}
 	if !f.Open {
@@ -137,12 +145,8 @@ func (s *Service) destroyCommand(ctx context.Context, c command.Command) error {
 }
 
 func (s *Service) previewCommand(ctx context.Context, c command.Command) error {
-	cfg, err := s.commandConfig(ctx, c)
+	cfg, f, err := s.commandTarget(ctx, c)
 	if err != nil || cfg == nil {
-		return err
-	}
-	f, err := s.prState(ctx, c)
-	if err != nil {
 		return err
 	}
 	if f.Fork && cfg.Ephemeral.Forks == repoconfig.ForkNever {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -68,16 +69,9 @@ func (f prFacts) has(label string) bool {
 // has not opted in, its configuration is broken (the config check reports that) or PR
 // environments are off.
 func (s *Service) config(ctx context.Context, installation int64, repo string) (*repoconfig.Config, error) {
-	loaded, err := s.o.Configs.Load(ctx, installation, repo)
-	var verr *repoconfig.ValidationError
-	switch {
-	case errors.Is(err, repoconfig.ErrNotFound), errors.As(err, &verr):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("loading the configuration of %s: %w", repo, err)
-	}
-	if !loaded.Config.Ephemeral.Enabled {
-		return nil, nil
+	loaded, err := feature.Config(ctx, s.o.Configs, installation, repo)
+	if err != nil || loaded.Config == nil || !loaded.Config.Ephemeral.Enabled {
+		return nil, err
 	}
 	return loaded.Config, nil
 }

@@ -2,14 +2,13 @@ package ephemeral
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -20,9 +19,9 @@ const CheckName = "stagecoach / pr-environment"
 
 // updateComment writes the PR's one comment: edited in place, found again by its marker after a
 // restart, created when it does not exist.
-func (s *Service) updateComment(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, res *engine.Result) error {
-	body := commentBody(cfg.Ephemeral, env, res, s.o.Now(), s.logURL(resLog(res)))
-	owner, name := splitRepo(env.Repo)
+func (s *Service) updateComment(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, res *engine.Result) error {
+	body := commentBody(cfg.Ephemeral, env, res, s.o.Now(), s.o.LogURL(resLog(res)))
+	owner, name := githubapi.SplitRepo(env.Repo)
 	id := env.CommentID
 	if id == 0 {
 		found, err := s.findComment(ctx, gh, env)
@@ -32,16 +31,15 @@ func (s *Service) updateComment(ctx context.Context, gh *github.Client, cfg *rep
 		id = found
 	}
 	if id != 0 {
-		_, _, err := gh.Issues.EditComment(ctx, owner, name, id, &github.IssueComment{Body: github.String(body)})
-		var ghErr *github.ErrorResponse
-		if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound {
+		_, _, err := gh.EditComment(ctx, owner, name, id, &github.IssueComment{Body: github.String(body)})
+		if githubapi.IsNotFound(err) {
 			id = 0 // deleted by someone: write a new one
 		} else if err != nil {
 			return fmt.Errorf("updating the comment on %s#%d: %w", env.Repo, env.PR, err)
 		}
 	}
 	if id == 0 {
-		c, _, err := gh.Issues.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(body)})
+		c, _, err := gh.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(body)})
 		if err != nil {
 			return fmt.Errorf("commenting on %s#%d: %w", env.Repo, env.PR, err)
 		}
@@ -62,11 +60,11 @@ func resLog(res *engine.Result) string {
 }
 
 // findComment looks for the bot's comment by its marker, 0 when there is none.
-func (s *Service) findComment(ctx context.Context, gh *github.Client, env store.PREnvironment) (int64, error) {
-	owner, name := splitRepo(env.Repo)
+func (s *Service) findComment(ctx context.Context, gh githubapi.Client, env store.PREnvironment) (int64, error) {
+	owner, name := githubapi.SplitRepo(env.Repo)
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
-		cs, resp, err := gh.Issues.ListComments(ctx, owner, name, env.PR, opts)
+		cs, resp, err := gh.ListComments(ctx, owner, name, env.PR, opts)
 		if err != nil {
 			return 0, fmt.Errorf("listing the comments of %s#%d: %w", env.Repo, env.PR, err)
 		}
@@ -83,8 +81,8 @@ func (s *Service) findComment(ctx context.Context, gh *github.Client, env store.
 }
 
 // startCheck opens the head commit's check run; 0 when GitHub refused (logged, not fatal).
-func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, sha string) int64 {
-	owner, name := splitRepo(env.Repo)
+func (s *Service) startCheck(ctx context.Context, gh githubapi.Client, env store.PREnvironment, sha string) int64 {
+	owner, name := githubapi.SplitRepo(env.Repo)
 	title, summary := github.String("Previewing "+env.Stack), github.String("Previewing "+render.ShortSHA(sha)+" for `"+env.Stack+"`.")
 	if env.CheckRunID != 0 && env.CheckSHA == sha {
 		// Taken up again (after a crash or a retry): the head's check run goes on, none is left behind.
@@ -92,7 +90,7 @@ func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.P
 			Output: &github.CheckRunOutput{Title: title, Summary: summary}})
 		return env.CheckRunID
 	}
-	cr, _, err := gh.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
+	cr, _, err := gh.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name: CheckName, HeadSHA: sha, Status: github.String("in_progress"), ExternalID: github.String(env.Stack),
 		Output: &github.CheckRunOutput{Title: title, Summary: summary},
 	})
@@ -107,17 +105,17 @@ func (s *Service) startCheck(ctx context.Context, gh *github.Client, env store.P
 }
 
 // progressCheck puts the preview in the check run.
-func (s *Service) progressCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, prev engine.Result) {
+func (s *Service) progressCheck(ctx context.Context, gh githubapi.Client, env store.PREnvironment, id int64, prev engine.Result) {
 	if id == 0 {
 		return
 	}
-	title, summary, text := render.CheckOutput(prev, render.Options{Title: fmt.Sprintf("Preview of `%s`", env.Stack), LogURL: s.logURL(prev.LogID)})
+	title, summary, text := render.CheckOutput(prev, render.Options{Title: fmt.Sprintf("Preview of `%s`", env.Stack), LogURL: s.o.LogURL(prev.LogID)})
 	s.checkUpdate(ctx, gh, env, id, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("in_progress"),
 		Output: &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary), Text: optional(text)}})
 }
 
 // finishCheck completes the check run with the deploy result (or the failure).
-func (s *Service) finishCheck(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, res engine.Result, ok bool, reason string) {
+func (s *Service) finishCheck(ctx context.Context, gh githubapi.Client, env store.PREnvironment, id int64, res engine.Result, ok bool, reason string) {
 	if id == 0 {
 		return
 	}
@@ -127,7 +125,7 @@ func (s *Service) finishCheck(ctx context.Context, gh *github.Client, env store.
 	}
 	out := &github.CheckRunOutput{Title: github.String("Deploy failed"), Summary: github.String(render.Clip(reason, 60000))}
 	if res.Kind != "" {
-		title, summary, text := render.CheckOutput(res, render.Options{Title: fmt.Sprintf("%s of `%s`", kindTitle(res.Kind), env.Stack), LogURL: s.logURL(res.LogID)})
+		title, summary, text := render.CheckOutput(res, render.Options{Title: fmt.Sprintf("%s of `%s`", kindTitle(res.Kind), env.Stack), LogURL: s.o.LogURL(res.LogID)})
 		out = &github.CheckRunOutput{Title: github.String(title), Summary: github.String(summary), Text: optional(text)}
 	}
 	s.checkUpdate(ctx, gh, env, id, github.UpdateCheckRunOptions{Name: CheckName, Status: github.String("completed"),
@@ -149,21 +147,21 @@ func optional(s string) *string {
 }
 
 // checkUpdate updates a check run; failures are logged, never fatal.
-func (s *Service) checkUpdate(ctx context.Context, gh *github.Client, env store.PREnvironment, id int64, o github.UpdateCheckRunOptions) {
-	owner, name := splitRepo(env.Repo)
-	if _, _, err := gh.Checks.UpdateCheckRun(ctx, owner, name, id, o); err != nil {
+func (s *Service) checkUpdate(ctx context.Context, gh githubapi.Client, env store.PREnvironment, id int64, o github.UpdateCheckRunOptions) {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	if _, _, err := gh.UpdateCheckRun(ctx, owner, name, id, o); err != nil {
 		s.o.Logger.Warn("updating the check run", "repo", env.Repo, "pr", env.PR, "error", err)
 	}
 }
 
 // ensureDeployment opens the GitHub Deployment of sha for the environment (transient, no
 // auto-merge, no required contexts) and records its id.
-func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *store.PREnvironment, sha string) error {
+func (s *Service) ensureDeployment(ctx context.Context, gh githubapi.Client, env *store.PREnvironment, sha string) error {
 	if env.DeploymentID != 0 && env.DeploymentSHA == sha {
 		return nil // taken up again: the commit's deployment goes on
 	}
-	owner, name := splitRepo(env.Repo)
-	d, _, err := gh.Repositories.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
+	owner, name := githubapi.SplitRepo(env.Repo)
+	d, _, err := gh.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
 		Ref: github.String(sha), Task: github.String("deploy"), AutoMerge: github.Bool(false),
 		RequiredContexts: &[]string{}, Environment: github.String(env.Stack),
 		TransientEnvironment: github.Bool(true), ProductionEnvironment: github.Bool(false),
@@ -181,17 +179,17 @@ func (s *Service) ensureDeployment(ctx context.Context, gh *github.Client, env *
 }
 
 // deploymentStatus posts a status on the environment's deployment; failures are logged.
-func (s *Service) deploymentStatus(ctx context.Context, gh *github.Client, env store.PREnvironment, state, description string) {
+func (s *Service) deploymentStatus(ctx context.Context, gh githubapi.Client, env store.PREnvironment, state, description string) {
 	if env.DeploymentID == 0 {
 		return
 	}
-	owner, name := splitRepo(env.Repo)
+	owner, name := githubapi.SplitRepo(env.Repo)
 	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(render.Clip(description, 140)),
 		Environment: github.String(env.Stack)}
 	if env.EnvURL != "" && state != "inactive" {
 		req.EnvironmentURL = github.String(env.EnvURL)
 	}
-	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, owner, name, env.DeploymentID, req); err != nil {
+	if _, _, err := gh.CreateDeploymentStatus(ctx, owner, name, env.DeploymentID, req); err != nil {
 		s.o.Logger.Warn("posting a deployment status", "repo", env.Repo, "deployment", env.DeploymentID, "state", state, "error", err)
 	}
 }

@@ -13,21 +13,15 @@ package ephemeral
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/lease"
-	"github.com/stagecoach/stagecoach/internal/render"
-	"github.com/stagecoach/stagecoach/internal/repoconfig"
-	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -45,16 +39,6 @@ type Records interface {
 	DeleteStackConfig(ctx context.Context, repo, stack string) error
 }
 
-// Inserter enqueues jobs; *jobs.Inserter satisfies it.
-type Inserter interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
-// Installations hands out API clients per installation.
-type Installations interface {
-	Installation(id int64) *github.Client
-}
-
 // Engine runs Pulumi operations; *engine.Runner satisfies it.
 type Engine interface {
 	Preview(ctx context.Context, req engine.Request) (engine.Result, error)
@@ -63,32 +47,12 @@ type Engine interface {
 	ListStacks(ctx context.Context, project string, tags map[string]string) ([]engine.StackInfo, error)
 }
 
-// Sources fetches a project at an exact commit; *source.Fetcher satisfies it.
-type Sources interface {
-	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
-}
-
-// Configs loads a repository's configuration from its default branch.
-type Configs interface {
-	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
-}
-
 // Options are what a Service is built from.
 type Options struct {
+	feature.Deps
 	Records Records
-	// Leases keep one job on a PR at a time, across replicas.
-	Leases lease.Table
-	Jobs   Inserter
-	GitHub Installations
 	// Engine runs the operations; nil when the bot has no Pulumi CLI (jobs then fail saying so).
-	Engine  Engine
-	Sources Sources
-	Configs Configs
-	Logger  *slog.Logger
-	// Now is the clock of TTLs. Default time.Now.
-	Now func() time.Time
-	// PublicURL is the base URL for log links (config.HTTP.LogLinkBase); "" links to nothing.
-	PublicURL string
+	Engine Engine
 	// Registry receives the feature's metrics. Default: none.
 	Registry prometheus.Registerer
 }
@@ -106,12 +70,7 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Deps = o.Deps.WithDefaults()
 	return &Service{o: o, metrics: newMetrics(o.Registry)}
 }
 
@@ -143,12 +102,4 @@ func (s *Service) enqueue(ctx context.Context, repo string, pr int, installation
 		return fmt.Errorf("queueing the job of %s#%d: %w", repo, pr, err)
 	}
 	return nil
-}
-
-// logURL links to an operation log, "" without a public URL or log.
-func (s *Service) logURL(logID string) string { return render.LogLink(s.o.PublicURL, logID) }
-
-func splitRepo(full string) (string, string) {
-	owner, name, _ := strings.Cut(full, "/")
-	return owner, name
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -80,10 +80,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 // sweepOne checks one environment: PR closed, TTL run out, warning due, or work pending.
 func (s *Service) sweepOne(ctx context.Context, env store.PREnvironment) error {
 	gh := s.o.GitHub.Installation(env.InstallationID)
-	owner, name := splitRepo(env.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, env.PR)
+	owner, name := githubapi.SplitRepo(env.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
 	switch {
-	case notFound(err):
+	case githubapi.IsNotFound(err):
 		return s.close(ctx, env.Repo, env.PR)
 	case err != nil:
 		return fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
@@ -143,7 +143,7 @@ func sweepActions(ec repoconfig.Ephemeral, env store.PREnvironment, pr prFacts, 
 }
 
 // sweepAct does one of sweepActions' actions.
-func (s *Service) sweepAct(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, f prFacts, act sweepAction, now time.Time) error {
+func (s *Service) sweepAct(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, f prFacts, act sweepAction, now time.Time) error {
 	ec := cfg.Ephemeral
 	switch act {
 	case sweepCatchUp:
@@ -173,7 +173,7 @@ func (s *Service) sweepAct(ctx context.Context, gh *github.Client, cfg *repoconf
 
 // warnExpiry marks the environment warned, shows the warning in its comment and posts a short
 // comment, since an edit notifies nobody.
-func (s *Service) warnExpiry(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, now time.Time) error {
+func (s *Service) warnExpiry(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, now time.Time) error {
 	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Warned, e.Keep = true, false })
 	if err != nil {
 		return err
@@ -181,8 +181,8 @@ func (s *Service) warnExpiry(ctx context.Context, gh *github.Client, cfg *repoco
 	if err := s.updateComment(ctx, gh, cfg, env, nil); err != nil {
 		return err
 	}
-	owner, name := splitRepo(env.Repo)
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
+	owner, name := githubapi.SplitRepo(env.Repo)
+	if _, _, err := gh.CreateComment(ctx, owner, name, env.PR, &github.IssueComment{Body: github.String(
 		expiryWarning(env, cfg.Ephemeral.Labels.Keep, now))}); err != nil {
 		return fmt.Errorf("warning %s#%d: %w", env.Repo, env.PR, err)
 	}
@@ -193,12 +193,6 @@ func (s *Service) warnExpiry(ctx context.Context, gh *github.Client, cfg *repoco
 func expiryWarning(env store.PREnvironment, keepLabel string, now time.Time) string {
 	return fmt.Sprintf("⏰ The environment `%s` expires in %s. Comment `/extend 24h` or add the label `%s` to keep it.",
 		env.Stack, roughly(env.ExpiresAt.Sub(now)), keepLabel)
-}
-
-// notFound reports whether GitHub answered 404: the pull request (or its repository) is gone.
-func notFound(err error) bool {
-	var ghErr *github.ErrorResponse
-	return errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound
 }
 
 // sweepOrphans finds the repository's PR stacks in the backend and destroys those whose PR is
@@ -212,7 +206,7 @@ func (s *Service) sweepOrphans(ctx context.Context, r store.Repository) error {
 		return err
 	}
 	gh := s.o.GitHub.Installation(r.InstallationID)
-	owner, name := splitRepo(r.Repo)
+	owner, name := githubapi.SplitRepo(r.Repo)
 	for _, project := range projects {
 		stacks, err := s.o.Engine.ListStacks(ctx, project, map[string]string{engine.TagRepo: r.Repo})
 		if err != nil {
@@ -223,9 +217,9 @@ func (s *Service) sweepOrphans(ctx context.Context, r store.Repository) error {
 			if err != nil || n <= 0 {
 				continue
 			}
-			pr, _, err := gh.PullRequests.Get(ctx, owner, name, n)
+			pr, _, err := gh.GetPullRequest(ctx, owner, name, n)
 			if err != nil {
-				if !notFound(err) {
+				if !githubapi.IsNotFound(err) {
 					return fmt.Errorf("reading %s#%d: %w", r.Repo, n, err)
 				}
 			} else if pr.GetState() == "open" {

@@ -1,14 +1,9 @@
 package ephemeral
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/store"
 )
@@ -76,28 +71,5 @@ func TestExpiryWarning(t *testing.T) {
 	want := "⏰ The environment `pr-7` expires in 1d 2h. Comment `/extend 24h` or add the label `stagecoach:keep` to keep it."
 	if got != want {
 		t.Fatalf("expiryWarning:\n%s\nwant:\n%s", got, want)
-	}
-}
-
-func TestNotFound(t *testing.T) {
-	t.Parallel()
-	answer := func(status int) error {
-		return &github.ErrorResponse{Response: &http.Response{StatusCode: status}, Message: http.StatusText(status)}
-	}
-	for _, tc := range []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"404", answer(http.StatusNotFound), true},
-		{"404 wrapped", fmt.Errorf("reading o/r#7: %w", answer(http.StatusNotFound)), true},
-		{"403", answer(http.StatusForbidden), false},
-		{"an answer without a response", &github.ErrorResponse{}, false},
-		{"a network error", errors.New("connection reset"), false},
-		{"no error", nil, false},
-	} {
-		if got := notFound(tc.err); got != tc.want {
-			t.Errorf("%s: notFound = %v, want %v", tc.name, got, tc.want)
-		}
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
@@ -33,7 +34,7 @@ type PRWorker struct {
 func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
 	s, a := w.Service, job.Args
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "pr", a.PR)
-	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: prLeaseKey(a.Repo, a.PR), Logger: log,
+	return feature.Converge(ctx, s.o.Leases, lease.Subject{Key: prLeaseKey(a.Repo, a.PR), Logger: log,
 		Pending: func(ctx context.Context) (bool, error) {
 			env, err := s.o.Records.PREnvironment(ctx, a.Repo, a.PR)
 			if errors.Is(err, store.ErrNotFound) {
@@ -42,12 +43,7 @@ func (w *PRWorker) Work(ctx context.Context, job *river.Job[PRArgs]) error {
 			return needsWork(env), err
 		},
 		Work: func(ctx context.Context) error { return s.reconcile(ctx, a) },
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Warn("reconciling the PR environment failed; it is retried after a pause", "error", err)
-		return nil
-	}
-	return err
+	}, "reconciling the PR environment failed; it is retried after a pause")
 }
 
 // Timeout implements river.Worker: an operation runs as long as its own timeout allows
@@ -161,7 +157,7 @@ func queuedSummary(maxActive, position int) string {
 
 // reconcileStep takes the row's next step; again is true when the row is to be read and decided
 // on once more.
-func (s *Service) reconcileStep(ctx context.Context, gh *github.Client, a PRArgs, log *slog.Logger, env store.PREnvironment) (again bool, err error) {
+func (s *Service) reconcileStep(ctx context.Context, gh githubapi.Client, a PRArgs, log *slog.Logger, env store.PREnvironment) (again bool, err error) {
 	next := nextStep(env)
 	if next == stepNone {
 		return false, nil
@@ -183,7 +179,7 @@ func (s *Service) reconcileStep(ctx context.Context, gh *github.Client, a PRArgs
 }
 
 // deployHead deploys the PR's current head on a slot, or queues the PR when none is free.
-func (s *Service) deployHead(ctx context.Context, gh *github.Client, log *slog.Logger, cfg *repoconfig.Config, env store.PREnvironment) (again bool, err error) {
+func (s *Service) deployHead(ctx context.Context, gh githubapi.Client, log *slog.Logger, cfg *repoconfig.Config, env store.PREnvironment) (again bool, err error) {
 	// Newest commit wins: deploy what the PR's head is now, whatever order the webhooks came in.
 	fresh, open, err := s.refreshHead(ctx, gh, env)
 	if err != nil {
@@ -218,9 +214,9 @@ func (s *Service) deployHead(ctx context.Context, gh *github.Client, log *slog.L
 // than the row knows: a deploy always takes the current head, never an older one. A fork's
 // new head is not approved, so nothing is wanted until a writer's /deploy. open is false for a
 // closed PR.
-func (s *Service) refreshHead(ctx context.Context, gh *github.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
-	owner, name := splitRepo(env.Repo)
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, env.PR)
+func (s *Service) refreshHead(ctx context.Context, gh githubapi.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
 	if err != nil {
 		return env, false, fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
 	}
@@ -258,9 +254,9 @@ func (s *Service) set(ctx context.Context, env store.PREnvironment, fn func(*sto
 
 // request builds the engine request of a deploy or preview of sha: the template's config, the
 // bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…) and the tags.
-func (s *Service) request(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
-	owner, name := splitRepo(env.Repo)
-	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
+func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	dir, err := s.o.Sources.Project(ctx, gh, owner, name, sha, cfg.Project)
 	if err != nil {
 		return engine.Request{}, "", fmt.Errorf("fetching %s at %s: %w", cfg.Project, render.ShortSHA(sha), err)
 	}
@@ -294,7 +290,7 @@ func opFailure(res engine.Result, err error) (engine.Result, string) {
 }
 
 // deploy previews and deploys the PR's desired head on its slot.
-func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
+func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
 	sha, seq := env.DesiredSHA, env.DesiredSeq
 	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{
 		"stagecoach:pr": strconv.Itoa(env.PR), "stagecoach:slot": strconv.Itoa(slot)}); err != nil {
@@ -390,7 +386,7 @@ func deployed(e *store.PREnvironment, ec repoconfig.Ephemeral, res engine.Result
 }
 
 // previewOnly answers /preview: a preview of the PR's head, shown in the comment.
-func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment) error {
+func (s *Service) previewOnly(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment) error {
 	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.PreviewWanted = false })
 	if err != nil {
 		return err
@@ -444,7 +440,7 @@ func (s *Service) previewOnly(ctx context.Context, gh *github.Client, cfg *repoc
 // teardown destroys the environment, removes the stack, marks the deployment inactive and frees
 // the slot for the next waiting PR. A failure stays in the row and the comment, and the job is
 // retried with backoff until it succeeds.
-func (s *Service) teardown(ctx context.Context, gh *github.Client, env store.PREnvironment) error {
+func (s *Service) teardown(ctx context.Context, gh githubapi.Client, env store.PREnvironment) error {
 	cfg, err := s.config(ctx, env.InstallationID, env.Repo)
 	if err != nil {
 		return err
@@ -484,7 +480,7 @@ func mayHaveStack(env store.PREnvironment) bool {
 // destroyStack marks the row destroying and destroys its stack; destroyed is true when a stack
 // existed and is gone. A failure is recorded in the row and the comment and returned, so the job
 // is retried.
-func (s *Service) destroyStack(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env store.PREnvironment) (_ store.PREnvironment, destroyed bool, _ error) {
+func (s *Service) destroyStack(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment) (_ store.PREnvironment, destroyed bool, _ error) {
 	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Status = store.PRDestroying })
 	if err != nil {
 		return env, false, err

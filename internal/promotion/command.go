@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -32,7 +33,7 @@ func (s *Service) Commands() []command.Spec {
 }
 
 // target resolves the environment and commit a command names.
-func (s *Service) target(ctx context.Context, gh *github.Client, c command.Command, maxArgs int) (*repoconfig.Config, *repoconfig.Environment, string, error) {
+func (s *Service) target(ctx context.Context, gh githubapi.Client, c command.Command, maxArgs int) (*repoconfig.Config, *repoconfig.Environment, string, error) {
 	if len(c.Args) == 0 || len(c.Args) > maxArgs {
 		return nil, nil, "", command.Usagef("name the environment.")
 	}
@@ -50,9 +51,9 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 	if maxArgs < 2 {
 		return cfg, env, "", nil
 	}
-	owner, name := splitRepo(c.Repo)
+	owner, name := githubapi.SplitRepo(c.Repo)
 	if len(c.Args) == 2 {
-		commit, _, err := gh.Repositories.GetCommit(ctx, owner, name, c.Args[1], nil)
+		commit, _, err := gh.GetCommit(ctx, owner, name, c.Args[1], nil)
 		var ghErr *github.ErrorResponse
 		if errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode/100 == 4 {
 			return nil, nil, "", command.Usagef("%s is not a commit of this repository.", command.Code(c.Args[1]))
@@ -62,7 +63,7 @@ func (s *Service) target(ctx context.Context, gh *github.Client, c command.Comma
 		}
 		return cfg, env, commit.GetSHA(), nil
 	}
-	pr, _, err := gh.PullRequests.Get(ctx, owner, name, c.PR)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, c.PR)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("reading %s#%d: %w", c.Repo, c.PR, err)
 	}
@@ -103,7 +104,7 @@ func (s *Service) promote(ctx context.Context, c command.Command) error {
 // When an earlier attempt recorded it (and then failed, e.g. creating the GitHub deployment or
 // answering), the gates are not asked again — their answer could have changed since (a freeze
 // window opened) — and the attempt finishes what the first began.
-func (s *Service) gatedRequest(ctx context.Context, gh *github.Client, c command.Command, cfg *repoconfig.Config, env *repoconfig.Environment, sha string, rollback bool) error {
+func (s *Service) gatedRequest(ctx context.Context, gh githubapi.Client, c command.Command, cfg *repoconfig.Config, env *repoconfig.Environment, sha string, rollback bool) error {
 	if prev, ok, err := s.requested(ctx, c); err != nil || ok {
 		if err != nil {
 			return err
@@ -223,7 +224,7 @@ func (s *Service) history(ctx context.Context, c command.Command) error {
 	if err != nil {
 		return err
 	}
-	return c.Reply(ctx, History(env.Name, ps, s.logURL))
+	return c.Reply(ctx, History(env.Name, ps, s.o.LogURL))
 }
 
 // History renders an environment's recent promotions as a markdown table.

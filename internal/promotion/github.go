@@ -2,15 +2,14 @@ package promotion
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/command"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -22,14 +21,14 @@ const payloadKey = "stagecoach_promotion"
 
 // createDeployment opens the GitHub Deployment of a promotion: environment named after ours,
 // production for the production environment, no auto-merge and no required contexts.
-func (s *Service) createDeployment(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, p store.Promotion) (int64, error) {
+func (s *Service) createDeployment(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, p store.Promotion) (int64, error) {
 	env, _ := cfg.Environment(p.Environment)
-	owner, name := splitRepo(p.Repo)
+	owner, name := githubapi.SplitRepo(p.Repo)
 	task := "deploy"
 	if p.Rollback {
 		task = "deploy:rollback"
 	}
-	d, _, err := gh.Repositories.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
+	d, _, err := gh.CreateDeployment(ctx, owner, name, &github.DeploymentRequest{
 		Ref: github.String(p.SHA), Task: github.String(task), AutoMerge: github.Bool(false),
 		RequiredContexts: &[]string{}, Environment: github.String(env.Name),
 		ProductionEnvironment: github.Bool(env.Production), Payload: map[string]string{payloadKey: p.ID},
@@ -43,30 +42,30 @@ func (s *Service) createDeployment(ctx context.Context, gh *github.Client, cfg *
 
 // status posts a deployment status; failures are logged, never fatal: the promotion itself
 // is what matters.
-func (s *Service) status(ctx context.Context, gh *github.Client, p store.Promotion, state, description string) {
+func (s *Service) status(ctx context.Context, gh githubapi.Client, p store.Promotion, state, description string) {
 	if p.DeploymentID == 0 {
 		return
 	}
-	owner, name := splitRepo(p.Repo)
+	owner, name := githubapi.SplitRepo(p.Repo)
 	req := &github.DeploymentStatusRequest{State: github.String(state), Description: github.String(render.Clip(description, 140))}
-	if u := s.logURL(p.LogID); u != "" {
+	if u := s.o.LogURL(p.LogID); u != "" {
 		req.LogURL = github.String(u)
 	}
 	if p.EnvURL != "" && state == "success" {
 		req.EnvironmentURL = github.String(p.EnvURL)
 	}
-	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, owner, name, p.DeploymentID, req); err != nil {
+	if _, _, err := gh.CreateDeploymentStatus(ctx, owner, name, p.DeploymentID, req); err != nil {
 		s.o.Logger.Warn("posting a deployment status", "repo", p.Repo, "deployment", p.DeploymentID, "state", state, "error", err)
 	}
 }
 
 // comment posts body on pr; pr 0 posts nothing.
-func (s *Service) comment(ctx context.Context, gh *github.Client, repo string, pr int, body string) error {
+func (s *Service) comment(ctx context.Context, gh githubapi.Client, repo string, pr int, body string) error {
 	if pr == 0 {
 		return nil
 	}
-	owner, name := splitRepo(repo)
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, name, pr, &github.IssueComment{Body: github.String(body)}); err != nil {
+	owner, name := githubapi.SplitRepo(repo)
+	if _, _, err := gh.CreateComment(ctx, owner, name, pr, &github.IssueComment{Body: github.String(body)}); err != nil {
 		return fmt.Errorf("commenting on %s#%d: %w", repo, pr, err)
 	}
 	return nil
@@ -74,9 +73,9 @@ func (s *Service) comment(ctx context.Context, gh *github.Client, repo string, p
 
 // mergedPR returns the merged pull request that brought sha to the default branch, 0 for none
 // (a direct push).
-func mergedPR(ctx context.Context, gh *github.Client, repo, sha string) (int, error) {
-	owner, name := splitRepo(repo)
-	prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, name, sha, nil)
+func mergedPR(ctx context.Context, gh githubapi.Client, repo, sha string) (int, error) {
+	owner, name := githubapi.SplitRepo(repo)
+	prs, _, err := gh.ListPullRequestsWithCommit(ctx, owner, name, sha, nil)
 	if err != nil {
 		return 0, fmt.Errorf("finding the pull request of %s in %s: %w", render.ShortSHA(sha), repo, err)
 	}
@@ -90,13 +89,13 @@ func mergedPR(ctx context.Context, gh *github.Client, repo, sha string) (int, er
 
 // people looks up what the gates need to know about logins, once per login.
 type people struct {
-	gh    *github.Client
+	gh    githubapi.Client
 	repo  string
 	teams []string // every team the config names
 	seen  map[string]Person
 }
 
-func newPeople(gh *github.Client, repo string, cfg *repoconfig.Config) *people {
+func newPeople(gh githubapi.Client, repo string, cfg *repoconfig.Config) *people {
 	var teams []string
 	for _, e := range cfg.Environments {
 		for _, t := range append(slices.Clone(e.Promoters.Teams), e.Approvals.Approvers.Teams...) {
@@ -124,13 +123,12 @@ func (p *people) get(ctx context.Context, login string) (Person, error) {
 	out := Person{Login: login, Permission: perm}
 	for _, t := range p.teams {
 		org, slug, _ := strings.Cut(t, "/")
-		m, _, err := p.gh.Teams.GetTeamMembershipBySlug(ctx, org, slug, login)
-		var ghErr *github.ErrorResponse
+		m, _, err := p.gh.GetTeamMembershipBySlug(ctx, org, slug, login)
 		switch {
 		case err == nil && m.GetState() == "active":
 			out.Teams = append(out.Teams, t)
 		case err == nil: // "pending": invited, not a member yet
-		case errors.As(err, &ghErr) && ghErr.Response != nil && ghErr.Response.StatusCode == http.StatusNotFound:
+		case githubapi.IsNotFound(err):
 		default:
 			return Person{}, fmt.Errorf("checking whether %s is in team %s: %w", login, t, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
@@ -52,7 +53,7 @@ func TestPeople(t *testing.T) {
 		{"cora", "write", true, true},   // custom role based on maintain: write
 		{"tess", "read", true, false},   // custom role based on triage: read, below write
 	} {
-		p, err := newPeople(gh, "acme/shop", cfg).get(context.Background(), c.login)
+		p, err := newPeople(githubapi.REST{C: gh}, "acme/shop", cfg).get(context.Background(), c.login)
 		if err != nil {
 			t.Fatalf("%s: %v", c.login, err)
 		}
@@ -67,7 +68,7 @@ func TestPeople(t *testing.T) {
 	t.Run("a team lookup GitHub fails is an error, neither member nor not", func(t *testing.T) {
 		sim.InjectFault(githubsim.Fault{Method: http.MethodGet, PathPrefix: "/orgs/acme/teams/approvers/memberships/ana", Status: 502, Times: -1})
 		defer sim.ClearFaults()
-		if p, err := newPeople(gh, "acme/shop", cfg).get(context.Background(), "ana"); err == nil {
+		if p, err := newPeople(githubapi.REST{C: gh}, "acme/shop", cfg).get(context.Background(), "ana"); err == nil {
 			t.Fatalf("got %+v and no error", p)
 		}
 	})

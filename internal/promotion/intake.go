@@ -3,13 +3,14 @@ package promotion
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -18,15 +19,8 @@ import (
 // config loads the repository's configuration; nil without error when the repository has not
 // opted in or its configuration is broken (the config check reports that).
 func (s *Service) config(ctx context.Context, installation int64, repo string) (*repoconfig.Config, error) {
-	loaded, err := s.o.Configs.Load(ctx, installation, repo)
-	var verr *repoconfig.ValidationError
-	switch {
-	case errors.Is(err, repoconfig.ErrNotFound), errors.As(err, &verr):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("loading the configuration of %s: %w", repo, err)
-	}
-	return loaded.Config, nil
+	loaded, err := feature.Config(ctx, s.o.Configs, installation, repo)
+	return loaded.Config, err
 }
 
 // Push is the processor of push events to the default branch (the webhook handler drops other
@@ -58,8 +52,8 @@ func (s *Service) Push(ctx context.Context, e event.Event) error {
 	}
 	target := ""
 	if pr != 0 {
-		owner, name := splitRepo(e.Repo)
-		labels, _, err := gh.Issues.ListLabelsByIssue(ctx, owner, name, pr, nil)
+		owner, name := githubapi.SplitRepo(e.Repo)
+		labels, _, err := gh.ListLabelsByIssue(ctx, owner, name, pr, nil)
 		if err != nil {
 			return fmt.Errorf("reading the labels of %s#%d: %w", e.Repo, pr, err)
 		}

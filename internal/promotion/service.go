@@ -3,19 +3,15 @@ package promotion
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
 	"github.com/stagecoach/stagecoach/internal/lease"
-	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
-	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -44,49 +40,19 @@ type Records interface {
 	Delivery(ctx context.Context, id string) (store.Delivery, error)
 }
 
-// Inserter enqueues jobs; *jobs.Inserter satisfies it.
-type Inserter interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
-// Installations hands out API clients per installation.
-type Installations interface {
-	Installation(id int64) *github.Client
-}
-
 // Engine runs Pulumi operations; *engine.Runner satisfies it.
 type Engine interface {
 	Preview(ctx context.Context, req engine.Request) (engine.Result, error)
 	Up(ctx context.Context, req engine.Request) (engine.Result, error)
 }
 
-// Sources fetches a project at an exact commit; *source.Fetcher satisfies it.
-type Sources interface {
-	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
-}
-
-// Configs loads a repository's configuration from its default branch.
-type Configs interface {
-	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
-}
-
 // Options are what a Service is built from.
 type Options struct {
+	feature.Deps
 	Records Records
-	// Leases keep one job on an environment's queue at a time, across replicas.
-	Leases lease.Table
-	Jobs   Inserter
-	GitHub Installations
 	// Engine runs the deploys; nil when the bot has no Pulumi CLI (promotions then fail with
 	// an error saying so).
-	Engine  Engine
-	Sources Sources
-	Configs Configs
-	Logger  *slog.Logger
-	// Now is the clock of every gate. Default time.Now.
-	Now func() time.Time
-	// PublicURL is the base URL for log links (config.HTTP.LogLinkBase); "" links to nothing.
-	PublicURL string
+	Engine Engine
 	// HistoryLimit is how many promotions /history lists. Default 10.
 	HistoryLimit int
 }
@@ -99,14 +65,9 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Deps = o.Deps.WithDefaults()
 	if o.HistoryLimit == 0 {
 		o.HistoryLimit = 10
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{o: o}
 }
@@ -219,12 +180,4 @@ type SweepWorker struct {
 // Work implements river.Worker.
 func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	return w.Service.Sweep(ctx)
-}
-
-// logURL links to an operation log, "" without a public URL or log.
-func (s *Service) logURL(logID string) string { return render.LogLink(s.o.PublicURL, logID) }
-
-func splitRepo(repo string) (string, string) {
-	owner, name, _ := strings.Cut(repo, "/")
-	return owner, name
 }

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
@@ -31,18 +32,13 @@ type EnvironmentWorker struct {
 func (w *EnvironmentWorker) Work(ctx context.Context, job *river.Job[EnvironmentArgs]) error {
 	s, a := w.Service, job.Args
 	log := jobs.Logger(ctx, s.o.Logger).With("repo", a.Repo, "environment", a.Environment)
-	err := lease.Converge(ctx, s.o.Leases, lease.Subject{Key: environmentLeaseKey(a.Repo, a.Environment), Logger: log,
+	return feature.Converge(ctx, s.o.Leases, lease.Subject{Key: environmentLeaseKey(a.Repo, a.Environment), Logger: log,
 		Pending: func(ctx context.Context) (bool, error) {
 			queued, err := s.o.Records.QueuedPromotions(ctx, a.Repo, a.Environment)
 			return len(queued) > 0, err
 		},
 		Work: func(ctx context.Context) error { return s.work(ctx, a) },
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Warn("working the promotion queue failed; it is retried after a pause", "error", err)
-		return nil
-	}
-	return err
+	}, "working the promotion queue failed; it is retried after a pause")
 }
 
 // Timeout implements river.Worker: a promotion runs as long as its operation's own timeout allows.
@@ -124,7 +120,7 @@ func Newest(queued []store.Promotion) []store.Promotion {
 
 // runtimeGates checks, when a promotion is about to run, the gates that may have changed since
 // it was requested: a command's requester and approvals were checked when the command ran.
-func (s *Service) runtimeGates(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, p store.Promotion) ([]Refusal, error) {
+func (s *Service) runtimeGates(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, p store.Promotion) ([]Refusal, error) {
 	if _, ok := cfg.Environment(p.Environment); !ok {
 		return []Refusal{{GatePermission, fmt.Sprintf("`%s` is no longer an environment of this repository.", p.Environment)}}, nil
 	}
@@ -151,7 +147,7 @@ func (s *Service) runtimeGates(ctx context.Context, gh *github.Client, cfg *repo
 }
 
 // refuse finishes a queued promotion the gates turn down.
-func (s *Service) refuse(ctx context.Context, gh *github.Client, p store.Promotion, refusals []Refusal) error {
+func (s *Service) refuse(ctx context.Context, gh githubapi.Client, p store.Promotion, refusals []Refusal) error {
 	now := s.o.Now()
 	p.Status, p.Reason, p.FinishedAt = store.PromotionRefused, Explain(refusals), now
 	if p.StartedAt.IsZero() {
@@ -169,7 +165,7 @@ func (s *Service) refuse(ctx context.Context, gh *github.Client, p store.Promoti
 }
 
 // supersede finishes an older queued promotion that a newer one replaces.
-func (s *Service) supersede(ctx context.Context, gh *github.Client, old, by store.Promotion) error {
+func (s *Service) supersede(ctx context.Context, gh githubapi.Client, old, by store.Promotion) error {
 	now := s.o.Now()
 	old.Status, old.Reason, old.FinishedAt = store.PromotionSuperseded, "superseded by "+by.SHA, now
 	if old.StartedAt.IsZero() {
@@ -193,7 +189,7 @@ func Explain(refusals []Refusal) string {
 }
 
 // run previews and deploys one promotion, records the result and reports it.
-func (s *Service) run(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, p store.Promotion) error {
+func (s *Service) run(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, p store.Promotion) error {
 	env, _ := cfg.Environment(p.Environment)
 	if p.Status != store.PromotionRunning {
 		p.Status, p.StartedAt = store.PromotionRunning, s.o.Now()
@@ -243,12 +239,12 @@ func (s *Service) run(ctx context.Context, gh *github.Client, cfg *repoconfig.Co
 }
 
 // deploy previews the environment at the promotion's commit, posts the preview, and runs up.
-func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig.Config, env *repoconfig.Environment, p *store.Promotion) (engine.Result, error) {
+func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env *repoconfig.Environment, p *store.Promotion) (engine.Result, error) {
 	if s.o.Engine == nil {
 		return engine.Result{}, errors.New("the Pulumi engine is not available on this bot; run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
 	}
-	owner, name := splitRepo(p.Repo)
-	dir, err := s.o.Sources.Project(ctx, gh.Repositories, owner, name, p.SHA, cfg.Project)
+	owner, name := githubapi.SplitRepo(p.Repo)
+	dir, err := s.o.Sources.Project(ctx, gh, owner, name, p.SHA, cfg.Project)
 	if err != nil {
 		return engine.Result{}, fmt.Errorf("fetching %s at %s: %w", cfg.Project, render.ShortSHA(p.SHA), err)
 	}
@@ -278,7 +274,7 @@ func (s *Service) deploy(ctx context.Context, gh *github.Client, cfg *repoconfig
 	}
 	if !posted {
 		if err := s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(prev, render.Options{
-			Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, render.ShortSHA(p.SHA)), LogURL: s.logURL(prev.LogID)})); err != nil {
+			Title: fmt.Sprintf("Preview of `%s` at %s", env.Name, render.ShortSHA(p.SHA)), LogURL: s.o.LogURL(prev.LogID)})); err != nil {
 			return prev, err
 		}
 	}
@@ -301,7 +297,7 @@ func verb(p store.Promotion) string {
 }
 
 // report posts the result of a promotion on its pull request.
-func (s *Service) report(ctx context.Context, gh *github.Client, env *repoconfig.Environment, p store.Promotion, res engine.Result) error {
+func (s *Service) report(ctx context.Context, gh githubapi.Client, env *repoconfig.Environment, p store.Promotion, res engine.Result) error {
 	what := "Promotion"
 	if p.Rollback {
 		what = "Rollback"
@@ -311,7 +307,7 @@ func (s *Service) report(ctx context.Context, gh *github.Client, env *repoconfig
 		body := fmt.Sprintf("**%s failed.**\n\n%s", title, p.Reason)
 		return s.comment(ctx, gh, p.Repo, p.PR, body)
 	}
-	return s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(res, render.Options{Title: title, LogURL: s.logURL(res.LogID)}))
+	return s.comment(ctx, gh, p.Repo, p.PR, render.Markdown(res, render.Options{Title: title, LogURL: s.o.LogURL(res.LogID)}))
 }
 
 // next queues the following stage of a labelled promotion that has not reached its target.

@@ -21,10 +21,10 @@ var ErrNotFound = errors.New(FileName + " not found on the default branch")
 // keeps when NewLoader is given no size.
 const DefaultCacheSize = 256
 
-// RepositoriesClient is the part of the GitHub API the Loader uses. go-github
-// v60's *github.RepositoriesService satisfies it: pass client.Repositories.
+// RepositoriesClient is the part of the GitHub API the Loader uses;
+// githubapi.Client satisfies it.
 type RepositoriesClient interface {
-	Get(ctx context.Context, owner, repo string) (*github.Repository, *github.Response, error)
+	GetRepository(ctx context.Context, owner, repo string) (*github.Repository, *github.Response, error)
 	GetBranch(ctx context.Context, owner, repo, branch string, maxRedirects int) (*github.Branch, *github.Response, error)
 	GetContents(ctx context.Context, owner, repo, path string, opts *github.RepositoryContentGetOptions) (*github.RepositoryContent, []*github.RepositoryContent, *github.Response, error)
 }
@@ -54,8 +54,8 @@ type Loader struct {
 	flight singleflight.Group
 }
 
-// NewLoader returns a Loader using client (pass client.Repositories of a
-// go-github v60 client authenticated for the installation). cacheSize ≤ 0
+// NewLoader returns a Loader using client (a githubapi.Client of the
+// installation). cacheSize ≤ 0
 // means DefaultCacheSize; a nil logger discards logs.
 func NewLoader(client RepositoriesClient, logger *slog.Logger, cacheSize int) *Loader {
 	if cacheSize <= 0 {
@@ -76,7 +76,7 @@ func NewLoader(client RepositoriesClient, logger *slog.Logger, cacheSize int) *L
 // file is invalid; any other error is a failure to reach GitHub and is not
 // cached.
 func (l *Loader) Load(ctx context.Context, owner, repo string) (Loaded, error) {
-	r, _, err := l.client.Get(ctx, owner, repo)
+	r, _, err := l.client.GetRepository(ctx, owner, repo)
 	if err != nil {
 		return Loaded{}, fmt.Errorf("getting repository %s/%s: %w", owner, repo, err)
 	}

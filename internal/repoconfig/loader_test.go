@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 )
 
 // fakeGitHub speaks GitHub's REST JSON for the three endpoints the Loader
@@ -134,7 +136,7 @@ func newTestLoader(t *testing.T, g *fakeGitHub, cacheSize int) *Loader {
 		t.Fatal(err)
 	}
 	client.BaseURL = base
-	return NewLoader(client.Repositories, slog.New(slog.DiscardHandler), cacheSize)
+	return NewLoader(githubapi.REST{C: client}, slog.New(slog.DiscardHandler), cacheSize)
 }
 
 const (

@@ -2,22 +2,19 @@ package schedule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
-	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -40,26 +37,6 @@ type Engine interface {
 	Tags(ctx context.Context, req engine.Request) (map[string]string, error)
 }
 
-// Source fetches a repository's Pulumi project at a commit; *source.Fetcher satisfies it.
-type Source interface {
-	Project(ctx context.Context, gh source.Archiver, owner, repo, sha, projectPath string) (string, error)
-}
-
-// Configs reads a repository's .stagecoach.yaml from its default branch.
-type Configs interface {
-	Load(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, error)
-}
-
-// Inserter enqueues jobs.
-type Inserter interface {
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
-// Installations hands out GitHub clients per installation.
-type Installations interface {
-	Installation(id int64) *github.Client
-}
-
 // PRTarget is one active PR environment, for the ephemeral schedule.
 type PRTarget struct {
 	Stack         string
@@ -77,12 +54,12 @@ type LastDeploy func(ctx context.Context, repo, env, stack string) (time.Time, e
 // Options are what a Scheduler is built from.
 type Options struct {
 	Store  Store
-	Jobs   Inserter
-	Config Configs
-	GitHub Installations
+	Jobs   feature.Inserter
+	Config feature.Configs
+	GitHub githubapi.Installations
 	// Engine may be nil when no Pulumi CLI is installed; transitions then fail with a clear error.
 	Engine Engine
-	Source Source
+	Source feature.Sources
 	// PREnvironments lists PR environments; optional.
 	PREnvironments PRLister
 	// LastDeploy tells when stacks were last deployed; without it wake_on_deploy has no effect.
@@ -192,18 +169,6 @@ func (s *Scheduler) desired(t target, overrides map[string]store.SleepOverride) 
 // loadConfig reads repo's config from its default branch, with the commit it was read at;
 // ok is false when the repo has none or a broken one.
 func (s *Scheduler) loadConfig(ctx context.Context, installation int64, repo string) (repoconfig.Loaded, bool, error) {
-	loaded, err := s.o.Config.Load(ctx, installation, repo)
-	var verr *repoconfig.ValidationError
-	switch {
-	case errors.Is(err, repoconfig.ErrNotFound), errors.As(err, &verr):
-		return repoconfig.Loaded{}, false, nil
-	case err != nil:
-		return repoconfig.Loaded{}, false, err
-	}
-	return loaded, true, nil
-}
-
-func splitRepo(repo string) (string, string) {
-	owner, name, _ := strings.Cut(repo, "/")
-	return owner, name
+	loaded, err := feature.Config(ctx, s.o.Config, installation, repo)
+	return loaded, loaded.Config != nil, err
 }

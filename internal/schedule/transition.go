@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
@@ -146,11 +147,11 @@ func (s *Scheduler) apply(ctx context.Context, a TransitionArgs, t target, loade
 // config keys. A stack that was never deployed is left alone: its first deploy comes up in the
 // recorded state.
 func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, loaded repoconfig.Loaded) error {
-	owner, name := splitRepo(a.Repo)
+	owner, name := githubapi.SplitRepo(a.Repo)
 	gh := s.o.GitHub.Installation(a.InstallationID)
 	cfg := loaded.Config
 	// The project's name comes from the default branch's Pulumi.yaml.
-	head, err := s.o.Source.Project(ctx, gh.Repositories, owner, name, loaded.SHA, cfg.Project)
+	head, err := s.o.Source.Project(ctx, gh, owner, name, loaded.SHA, cfg.Project)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, load
 	if sha == "" {
 		return fmt.Errorf("stack %s has no %s tag: it was not deployed by stagecoach, so the commit to update it from is unknown", a.Stack, engine.TagSHA)
 	}
-	dir, err := s.o.Source.Project(ctx, gh.Repositories, owner, name, sha, cfg.Project)
+	dir, err := s.o.Source.Project(ctx, gh, owner, name, sha, cfg.Project)
 	if err != nil {
 		return err
 	}

@@ -31,15 +31,17 @@ import (
 	"github.com/stagecoach/stagecoach/internal/bot"
 	"github.com/stagecoach/stagecoach/internal/command"
 	"github.com/stagecoach/stagecoach/internal/config"
-	"github.com/stagecoach/stagecoach/internal/configcheck"
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
 	"github.com/stagecoach/stagecoach/internal/ephemeral"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/event"
+	"github.com/stagecoach/stagecoach/internal/feature"
+	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/promotion"
+	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/schedule"
 	"github.com/stagecoach/stagecoach/internal/source"
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -302,17 +304,18 @@ func (w *World) wireFeatures() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	configs := configcheck.New(app, log)
+	gh := githubapi.Apps{App: app}
+	configs := repoconfig.NewLoaders(gh, log)
 	w.Engine, w.Jobs = enginetest.NewFake(), &Jobs{}
-	w.Ephemeral = ephemeral.New(ephemeral.Options{Records: w.Store, Leases: w.Store, Jobs: w.Jobs, GitHub: app, Engine: w.Engine,
-		Sources: src, Configs: configs, Logger: log, Now: w.Clock.Now})
-	w.Promotion = promotion.New(promotion.Options{Records: w.Store, Jobs: w.Jobs, GitHub: app, Configs: configs, Logger: log, Now: w.Clock.Now})
-	w.Schedule = schedule.New(schedule.Options{Store: w.Store, Jobs: w.Jobs, Config: configs, GitHub: app, Logger: log, Now: w.Clock.Now})
+	w.Ephemeral = ephemeral.New(ephemeral.Options{Deps: feature.Deps{Leases: w.Store, Jobs: w.Jobs, GitHub: gh,
+		Sources: src, Configs: configs, Logger: log, Now: w.Clock.Now}, Records: w.Store, Engine: w.Engine})
+	w.Promotion = promotion.New(promotion.Options{Deps: feature.Deps{Jobs: w.Jobs, GitHub: gh, Configs: configs, Logger: log, Now: w.Clock.Now}, Records: w.Store})
+	w.Schedule = schedule.New(schedule.Options{Store: w.Store, Jobs: w.Jobs, Config: configs, GitHub: gh, Logger: log, Now: w.Clock.Now})
 	var specs []command.Spec
 	specs = append(specs, w.Ephemeral.Commands()...)
 	specs = append(specs, w.Promotion.Commands()...)
 	specs = append(specs, w.Schedule.Commands()...)
-	w.Router = command.NewRouter(app, w.Store, log, specs...)
+	w.Router = command.NewRouter(gh, w.Store, log, specs...)
 }
 
 // Jobs accepts every job the features queue without running it, and keeps the PR jobs for
