@@ -3,7 +3,6 @@ package engine
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
 
@@ -39,17 +38,6 @@ func optDestroy(req Request, book *logBook, col *collector) []optdestroy.Option 
 	}
 	if req.Message != "" {
 		o = append(o, optdestroy.Message(req.Message))
-	}
-	return o
-}
-
-func optRefresh(req Request, book *logBook, col *collector) []optrefresh.Option {
-	o := []optrefresh.Option{
-		optrefresh.EventStreams(col.ch), optrefresh.ProgressStreams(book), optrefresh.ErrorProgressStreams(book),
-		optrefresh.Diff(), optrefresh.Color("never"), optrefresh.UserAgent(userAgent),
-	}
-	if req.Message != "" {
-		o = append(o, optrefresh.Message(req.Message))
 	}
 	return o
 }

@@ -57,14 +57,6 @@ func (r *Runner) Tags(ctx context.Context, req Request) (map[string]string, erro
 	return tags, err
 }
 
-// SetTags sets req.Tags on the stack, holding its lease. Tags not named are left alone. A missing stack
-// is ErrStackNotFound.
-func (r *Runner) SetTags(ctx context.Context, req Request) error {
-	return r.withStack(ctx, "set tags", req, true, func(ctx context.Context, stack auto.Stack, m *masker) error {
-		return setTags(ctx, stack, req.Tags, m)
-	})
-}
-
 // withStack runs fn on the selected stack in its own workspace, holding an operation slot, and with
 // locked also the stack's lease.
 func (r *Runner) withStack(ctx context.Context, what string, req Request, locked bool,

@@ -413,8 +413,8 @@ func TestSummary(t *testing.T) {
 		{"update with no changes", engine.Result{Kind: engine.KindUp, Succeeded: true, Counts: map[engine.Op]int{engine.OpSame: 3}}, "Update: no changes"},
 		{"failed update with changes", failedUpdate(), "Update failed: 1 created, 12 unchanged"},
 		{"failed destroy without changes", engine.Result{Kind: engine.KindDestroy}, "Destroy failed"},
-		{"refresh uses the past tense", engine.Result{Kind: engine.KindRefresh, Succeeded: true,
-			Counts: map[engine.Op]int{engine.OpUpdate: 1234, engine.OpDelete: 2}}, "Refresh: 1,234 updated, 2 deleted"},
+		{"a done update uses the past tense", engine.Result{Kind: engine.KindUp, Succeeded: true,
+			Counts: map[engine.Op]int{engine.OpUpdate: 1234, engine.OpDelete: 2}}, "Update: 1,234 updated, 2 deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
