@@ -65,22 +65,11 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 
 	var nats []*ec2.NatGateway
 	for i, az := range azs {
-		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("public-%d", i), &ec2.SubnetArgs{
-			VpcId:            n.vpc.ID(),
-			CidrBlock:        pulumi.String(layout.Public[i].String()),
-			AvailabilityZone: pulumi.String(az),
-			Tags:             cfg.tags(fmt.Sprintf("public-%s", az)),
-		})
+		pub, err := n.subnet(ctx, cfg, "public", i, layout.Public[i].String(), publicRT)
 		if err != nil {
-			return nil, fmt.Errorf("declaring public subnet %d: %w", i, err)
+			return nil, err
 		}
 		n.publicSubnets = append(n.publicSubnets, pub.ID())
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{
-			SubnetId:     pub.ID(),
-			RouteTableId: publicRT.ID(),
-		}); err != nil {
-			return nil, fmt.Errorf("associating public subnet %d: %w", i, err)
-		}
 
 		if i == 0 || cfg.Network.NATGateways == natPerAZ {
 			eip, err := ec2.NewEip(ctx, fmt.Sprintf("nat-%d", i), &ec2.EipArgs{
@@ -103,16 +92,6 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 	}
 
 	for i, az := range azs {
-		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("private-%d", i), &ec2.SubnetArgs{
-			VpcId:            n.vpc.ID(),
-			CidrBlock:        pulumi.String(layout.Private[i].String()),
-			AvailabilityZone: pulumi.String(az),
-			Tags:             cfg.tags(fmt.Sprintf("private-%s", az)),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("declaring private subnet %d: %w", i, err)
-		}
-		n.privateSubnets = append(n.privateSubnets, priv.ID())
 		nat := nats[min(i, len(nats)-1)]
 		rt, err := ec2.NewRouteTable(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableArgs{
 			VpcId: n.vpc.ID(),
@@ -125,12 +104,11 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 		if err != nil {
 			return nil, fmt.Errorf("declaring private route table %d: %w", i, err)
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{
-			SubnetId:     priv.ID(),
-			RouteTableId: rt.ID(),
-		}); err != nil {
-			return nil, fmt.Errorf("associating private subnet %d: %w", i, err)
+		priv, err := n.subnet(ctx, cfg, "private", i, layout.Private[i].String(), rt)
+		if err != nil {
+			return nil, err
 		}
+		n.privateSubnets = append(n.privateSubnets, priv.ID())
 	}
 
 	if err := n.declareSecurityGroups(ctx, cfg); err != nil {
@@ -147,6 +125,27 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 		return nil, fmt.Errorf("declaring the dns namespace: %w", err)
 	}
 	return n, nil
+}
+
+// subnet declares the tier's ("public" or "private") subnet i in n.azs[i] with cidr, routed by rt.
+func (n *network) subnet(ctx *pulumi.Context, cfg Config, tier string, i int, cidr string, rt *ec2.RouteTable) (*ec2.Subnet, error) {
+	az := n.azs[i]
+	sub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-%d", tier, i), &ec2.SubnetArgs{
+		VpcId:            n.vpc.ID(),
+		CidrBlock:        pulumi.String(cidr),
+		AvailabilityZone: pulumi.String(az),
+		Tags:             cfg.tags(fmt.Sprintf("%s-%s", tier, az)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declaring %s subnet %d: %w", tier, i, err)
+	}
+	if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-%d", tier, i), &ec2.RouteTableAssociationArgs{
+		SubnetId:     sub.ID(),
+		RouteTableId: rt.ID(),
+	}); err != nil {
+		return nil, fmt.Errorf("associating %s subnet %d: %w", tier, i, err)
+	}
+	return sub, nil
 }
 
 // declareSecurityGroups creates the environment's security groups. Only the
