@@ -191,15 +191,9 @@ func (n *network) declareSecurityGroups(ctx *pulumi.Context, cfg Config) error {
 	n.appSG, err = ec2.NewSecurityGroup(ctx, "app", &ec2.SecurityGroupArgs{
 		VpcId:       n.vpc.ID(),
 		Description: pulumi.String("service tasks of " + cfg.Environment()),
-		Ingress: ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("from the load balancer"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(port),
-			ToPort:         pulumi.Int(port),
-			SecurityGroups: pulumi.StringArray{n.albSG.ID()},
-		}},
-		Egress: allEgress,
-		Tags:   cfg.tags("app"),
+		Ingress:     tcpFromGroups("from the load balancer", port, pulumi.StringArray{n.albSG.ID()}),
+		Egress:      allEgress,
+		Tags:        cfg.tags("app"),
 	})
 	if err != nil {
 		return fmt.Errorf("declaring the service security group: %w", err)
@@ -220,17 +214,22 @@ func (n *network) declareSecurityGroups(ctx *pulumi.Context, cfg Config) error {
 	n.dbSG, err = ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
 		VpcId:       n.vpc.ID(),
 		Description: pulumi.String("database of " + cfg.Environment()),
-		Ingress: ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("postgres from the service and the seed job"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(postgresPort),
-			ToPort:         pulumi.Int(postgresPort),
-			SecurityGroups: dbClients,
-		}},
-		Tags: cfg.tags("db"),
+		Ingress:     tcpFromGroups("postgres from the service and the seed job", postgresPort, dbClients),
+		Tags:        cfg.tags("db"),
 	})
 	if err != nil {
 		return fmt.Errorf("declaring the database security group: %w", err)
 	}
 	return nil
+}
+
+// tcpFromGroups admits TCP on port from the security groups.
+func tcpFromGroups(description string, port int, groups pulumi.StringArray) ec2.SecurityGroupIngressArray {
+	return ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
+		Description:    pulumi.String(description),
+		Protocol:       pulumi.String("tcp"),
+		FromPort:       pulumi.Int(port),
+		ToPort:         pulumi.Int(port),
+		SecurityGroups: groups,
+	}}
 }
