@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/testenv"
@@ -39,23 +39,13 @@ func TestSchedulePREnvironments(t *testing.T) {
 		w.clock.t = v
 		w.clock.mu.Unlock()
 	}
-	tools, err := toolchain.Find(context.Background(), toolchain.Options{})
-	if err != nil {
+	if _, err := toolchain.Find(context.Background(), toolchain.Options{}); err != nil {
 		testenv.SkipOrFail(t, "%v", err)
 	}
 	sleeping := func() string {
 		t.Helper()
-		r, err := engine.New(engine.Config{PulumiCommand: tools.Pulumi, LanguageDirs: tools.LanguageDirs,
-			BackendURL: "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state")), Passphrase: w.passphrase,
-			PulumiHome: filepath.Join(w.dataDir, "pulumi-home"), WorkDir: t.TempDir()}, w.bot.Store(), nil, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := r.Outputs(context.Background(), engine.Request{Program: engine.StateOnly("storefront"), Stack: "pr-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out["sleeping"].Value
+		backend := "file://" + filepath.ToSlash(filepath.Join(w.dataDir, "state"))
+		return enginetest.StateOutputs(t, backend, "storefront", "pr-1")["sleeping"].Value
 	}
 
 	set("2026-11-25 19:00")

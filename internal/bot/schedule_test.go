@@ -20,6 +20,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
 	"github.com/stagecoach/stagecoach/internal/testenv"
 
 	"github.com/stagecoach/stagecoach/internal/bot"
@@ -181,11 +182,7 @@ func (w *scheduleWorld) runner(t *testing.T, st *store.Store) *engine.Runner {
 
 func (w *scheduleWorld) outputs(t *testing.T, st *store.Store) map[string]engine.Output {
 	t.Helper()
-	out, err := w.runner(t, st).Outputs(context.Background(), engine.Request{Program: engine.StateOnly("sleepy"), Stack: "dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return enginetest.StateOutputs(t, w.backend, "sleepy", "dev")
 }
 
 // tick runs one reconciliation and waits until it and the transitions it enqueued have finished.

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -55,7 +56,8 @@ func demoRequest(stack, greeting string) engine.Request {
 func TestInlineProgramLifecycle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r, _, logs := enginetest.NewRunner(t, enginetest.Config(t))
+	cfg := enginetest.Config(t)
+	r, _, logs := enginetest.NewRunner(t, cfg)
 	const fq = "organization/demo/pr-7"
 
 	t.Run("preview of a new stack plans every create", func(t *testing.T) {
@@ -119,12 +121,11 @@ func TestInlineProgramLifecycle(t *testing.T) {
 			t.Fatalf("Up: %v", err)
 		}
 		wantCounts(t, res, map[engine.Op]int{engine.OpUpdate: 2, engine.OpSame: 1})
-		out, err := r.Outputs(ctx, engine.Request{Program: engine.StateOnly("demo"), Stack: "pr-7"})
-		if err != nil {
-			t.Fatalf("Outputs: %v", err)
-		}
-		if out["greeting"].Value != "hi" || out["token"] != (engine.Output{Value: "[secret]", Secret: true}) {
+		if out := res.Outputs; out["greeting"].Value != "hi" || out["token"] != (engine.Output{Value: "[secret]", Secret: true}) {
 			t.Errorf("outputs = %+v", out)
+		}
+		if saved := enginetest.StateOutputs(t, cfg.BackendURL, "demo", "pr-7"); !maps.Equal(saved, res.Outputs) {
+			t.Errorf("outputs in the state = %+v, want the result's %+v", saved, res.Outputs)
 		}
 	})
 
@@ -155,9 +156,9 @@ func TestInlineProgramLifecycle(t *testing.T) {
 			t.Fatalf("Destroy: %v", err)
 		}
 		wantCounts(t, res, map[engine.Op]int{engine.OpDelete: 3})
-		_, err = r.Outputs(ctx, engine.Request{Program: engine.StateOnly("demo"), Stack: "pr-7"})
+		_, err = r.Tags(ctx, engine.Request{Program: engine.StateOnly("demo"), Stack: "pr-7"})
 		if !errors.Is(err, engine.ErrStackNotFound) {
-			t.Errorf("Outputs after destroy: %v, want ErrStackNotFound", err)
+			t.Errorf("Tags after destroy: %v, want ErrStackNotFound", err)
 		}
 		if found, err := r.ListStacks(ctx, "demo", nil); err != nil || len(found) != 0 {
 			t.Errorf("ListStacks after destroy = %+v, %v; want none", found, err)

@@ -66,17 +66,6 @@ func (f *Fake) Destroy(ctx context.Context, req engine.Request) (engine.Result, 
 	return f.operate(ctx, engine.KindDestroy, req)
 }
 
-// Outputs returns the outputs set with SetOutputs.
-func (f *Fake) Outputs(_ context.Context, req engine.Request) (map[string]engine.Output, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, _, err := f.existing("outputs", req)
-	if err != nil {
-		return nil, err
-	}
-	return maps.Clone(s.outputs), nil
-}
-
 // Tags returns the stack's tags.
 func (f *Fake) Tags(_ context.Context, req engine.Request) (map[string]string, error) {
 	f.mu.Lock()

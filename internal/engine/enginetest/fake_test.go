@@ -17,7 +17,6 @@ type stackRunner interface {
 	Preview(context.Context, engine.Request) (engine.Result, error)
 	Up(context.Context, engine.Request) (engine.Result, error)
 	Destroy(context.Context, engine.Request) (engine.Result, error)
-	Outputs(context.Context, engine.Request) (map[string]engine.Output, error)
 	Tags(context.Context, engine.Request) (map[string]string, error)
 	ListStacks(context.Context, string, map[string]string) ([]engine.StackInfo, error)
 }
