@@ -65,22 +65,11 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 
 	var nats []*ec2.NatGateway
 	for i, az := range azs {
-		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("public-%d", i), &ec2.SubnetArgs{
-			VpcId:            n.vpc.ID(),
-			CidrBlock:        pulumi.String(layout.Public[i].String()),
-			AvailabilityZone: pulumi.String(az),
-			Tags:             cfg.tags(fmt.Sprintf("public-%s", az)),
-		})
+		pub, err := n.subnet(ctx, cfg, "public", i, layout.Public[i].String(), publicRT)
 		if err != nil {
-			return nil, fmt.Errorf("declaring public subnet %d: %w", i, err)
+			return nil, err
 		}
 		n.publicSubnets = append(n.publicSubnets, pub.ID())
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{
-			SubnetId:     pub.ID(),
-			RouteTableId: publicRT.ID(),
-		}); err != nil {
-			return nil, fmt.Errorf("associating public subnet %d: %w", i, err)
-		}
 
 		if i == 0 || cfg.Network.NATGateways == natPerAZ {
 			eip, err := ec2.NewEip(ctx, fmt.Sprintf("nat-%d", i), &ec2.EipArgs{
@@ -103,16 +92,6 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 	}
 
 	for i, az := range azs {
-		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("private-%d", i), &ec2.SubnetArgs{
-			VpcId:            n.vpc.ID(),
-			CidrBlock:        pulumi.String(layout.Private[i].String()),
-			AvailabilityZone: pulumi.String(az),
-			Tags:             cfg.tags(fmt.Sprintf("private-%s", az)),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("declaring private subnet %d: %w", i, err)
-		}
-		n.privateSubnets = append(n.privateSubnets, priv.ID())
 		nat := nats[min(i, len(nats)-1)]
 		rt, err := ec2.NewRouteTable(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableArgs{
 			VpcId: n.vpc.ID(),
@@ -125,12 +104,11 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 		if err != nil {
 			return nil, fmt.Errorf("declaring private route table %d: %w", i, err)
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{
-			SubnetId:     priv.ID(),
-			RouteTableId: rt.ID(),
-		}); err != nil {
-			return nil, fmt.Errorf("associating private subnet %d: %w", i, err)
+		priv, err := n.subnet(ctx, cfg, "private", i, layout.Private[i].String(), rt)
+		if err != nil {
+			return nil, err
 		}
+		n.privateSubnets = append(n.privateSubnets, priv.ID())
 	}
 
 	if err := n.declareSecurityGroups(ctx, cfg); err != nil {
@@ -147,6 +125,27 @@ func newNetwork(ctx *pulumi.Context, cfg Config, azs []string) (*network, error)
 		return nil, fmt.Errorf("declaring the dns namespace: %w", err)
 	}
 	return n, nil
+}
+
+// subnet declares the tier's ("public" or "private") subnet i in n.azs[i] with cidr, routed by rt.
+func (n *network) subnet(ctx *pulumi.Context, cfg Config, tier string, i int, cidr string, rt *ec2.RouteTable) (*ec2.Subnet, error) {
+	az := n.azs[i]
+	sub, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-%d", tier, i), &ec2.SubnetArgs{
+		VpcId:            n.vpc.ID(),
+		CidrBlock:        pulumi.String(cidr),
+		AvailabilityZone: pulumi.String(az),
+		Tags:             cfg.tags(fmt.Sprintf("%s-%s", tier, az)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declaring %s subnet %d: %w", tier, i, err)
+	}
+	if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("%s-%d", tier, i), &ec2.RouteTableAssociationArgs{
+		SubnetId:     sub.ID(),
+		RouteTableId: rt.ID(),
+	}); err != nil {
+		return nil, fmt.Errorf("associating %s subnet %d: %w", tier, i, err)
+	}
+	return sub, nil
 }
 
 // declareSecurityGroups creates the environment's security groups. Only the
@@ -192,15 +191,9 @@ func (n *network) declareSecurityGroups(ctx *pulumi.Context, cfg Config) error {
 	n.appSG, err = ec2.NewSecurityGroup(ctx, "app", &ec2.SecurityGroupArgs{
 		VpcId:       n.vpc.ID(),
 		Description: pulumi.String("service tasks of " + cfg.Environment()),
-		Ingress: ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("from the load balancer"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(port),
-			ToPort:         pulumi.Int(port),
-			SecurityGroups: pulumi.StringArray{n.albSG.ID()},
-		}},
-		Egress: allEgress,
-		Tags:   cfg.tags("app"),
+		Ingress:     tcpFromGroups("from the load balancer", port, pulumi.StringArray{n.albSG.ID()}),
+		Egress:      allEgress,
+		Tags:        cfg.tags("app"),
 	})
 	if err != nil {
 		return fmt.Errorf("declaring the service security group: %w", err)
@@ -221,17 +214,22 @@ func (n *network) declareSecurityGroups(ctx *pulumi.Context, cfg Config) error {
 	n.dbSG, err = ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
 		VpcId:       n.vpc.ID(),
 		Description: pulumi.String("database of " + cfg.Environment()),
-		Ingress: ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
-			Description:    pulumi.String("postgres from the service and the seed job"),
-			Protocol:       pulumi.String("tcp"),
-			FromPort:       pulumi.Int(postgresPort),
-			ToPort:         pulumi.Int(postgresPort),
-			SecurityGroups: dbClients,
-		}},
-		Tags: cfg.tags("db"),
+		Ingress:     tcpFromGroups("postgres from the service and the seed job", postgresPort, dbClients),
+		Tags:        cfg.tags("db"),
 	})
 	if err != nil {
 		return fmt.Errorf("declaring the database security group: %w", err)
 	}
 	return nil
+}
+
+// tcpFromGroups admits TCP on port from the security groups.
+func tcpFromGroups(description string, port int, groups pulumi.StringArray) ec2.SecurityGroupIngressArray {
+	return ec2.SecurityGroupIngressArray{&ec2.SecurityGroupIngressArgs{
+		Description:    pulumi.String(description),
+		Protocol:       pulumi.String("tcp"),
+		FromPort:       pulumi.Int(port),
+		ToPort:         pulumi.Int(port),
+		SecurityGroups: groups,
+	}}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,27 +15,8 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/doctor"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
-
-// assertGolden compares got with testdata/name, or rewrites it under -update.
-func assertGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("output differs from %s (run with -update if intended):\n%s", path, got)
-	}
-}
 
 // commandsWithSettings are the commands config.Settings attributes settings to, as typed.
 var commandsWithSettings = [][]string{{"serve"}, {"doctor"}, {"schedule"}, {"toolchain", "install"}, {"demo"}}
@@ -250,7 +230,7 @@ func TestOutputFormats(t *testing.T) {
 
 	t.Run("schedule -o json", func(t *testing.T) {
 		t.Parallel()
-		assertGolden(t, "schedule.json.golden", schedule(t, file, "-o", "json"))
+		golden.Assert(t, filepath.Join("testdata", "schedule.json.golden"), schedule(t, file, "-o", "json"))
 	})
 
 	t.Run("table is the default", func(t *testing.T) {
@@ -266,7 +246,7 @@ func TestOutputFormats(t *testing.T) {
 		if !errors.Is(err, errReported) {
 			t.Fatalf("err = %v", err)
 		}
-		assertGolden(t, "config-validate-invalid.json.golden", out)
+		golden.Assert(t, filepath.Join("testdata", "config-validate-invalid.json.golden"), out)
 	})
 
 	t.Run("doctor -o json", func(t *testing.T) {
@@ -280,7 +260,7 @@ func TestOutputFormats(t *testing.T) {
 		if err := writeJSON(&out, doctorJSON(results)); err != nil {
 			t.Fatal(err)
 		}
-		assertGolden(t, "doctor.json.golden", out.String())
+		golden.Assert(t, filepath.Join("testdata", "doctor.json.golden"), out.String())
 	})
 
 	t.Run("doctor -o json prints every check, a setting that does not parse among them, and exits 1", func(t *testing.T) {

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
+)
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
@@ -104,27 +102,6 @@ func TestGenerate(t *testing.T) {
 		for _, i := range d.OrderItems[:5] {
 			fmt.Fprintf(&b, "item %d/%d product %d x%d at %d\n", i.OrderID, i.Line, i.ProductID, i.Quantity, i.UnitPriceCents)
 		}
-		golden(t, "sample.golden", b.String())
+		golden.Assert(t, filepath.Join("testdata", "sample.golden"), b.String())
 	})
-}
-
-// golden compares got with testdata/name, or rewrites the file under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading %s (run with -update to create it): %v", path, err)
-	}
-	if got != string(want) {
-		t.Errorf("sample data changed (every environment's data changes with it; run with -update if intended):\ngot:\n%s\nwant:\n%s", got, want)
-	}
 }

@@ -45,32 +45,13 @@ func Code(s string) string {
 	if strings.Trim(s, " ") == "" {
 		return "*nothing*"
 	}
-	delim := strings.Repeat("`", longestRun(s, '`')+1)
-	pad := ""
-	if s[0] == '`' || s[len(s)-1] == '`' || (s[0] == ' ' && s[len(s)-1] == ' ') {
-		pad = " " // CommonMark strips one space from each side of such a span
-	}
-	return delim + pad + s + pad + delim
+	return render.CodeSpan(s)
 }
 
 // neutralise breaks up HTML comment openers, so text cannot hide the rest of a reply or forge a
 // reply marker.
 func neutralise(s string) string {
 	return strings.ReplaceAll(s, "<!--", "<"+zwj+"!--")
-}
-
-// longestRun returns the length of the longest run of c in s.
-func longestRun(s string, c byte) int {
-	longest, run := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] != c {
-			run = 0
-			continue
-		}
-		run++
-		longest = max(longest, run)
-	}
-	return longest
 }
 
 // replyMarker is the hidden line that ends the reply to the command in comment id.

@@ -4,32 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func pass(detail string) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) { return detail, nil }
@@ -71,7 +52,7 @@ func TestRun(t *testing.T) {
 		if Run(ctx, &out, checks) {
 			t.Error("Run = true with failing required checks")
 		}
-		golden(t, "run", out.String())
+		golden.Assert(t, filepath.Join("testdata", "run.golden"), out.String())
 	})
 
 	t.Run("prints in the given order while running checks concurrently", func(t *testing.T) {

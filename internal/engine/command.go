@@ -15,11 +15,12 @@ import (
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
-// minimumPulumiVersion is the oldest CLI the Runner accepts: inline Destroy and Refresh need it,
-// and a CLI built without its version ldflag reports 0.0.0.
-var minimumPulumiVersion = semver.MustParse("3.181.0")
+// minimumPulumiVersion is the oldest CLI the Runner accepts (toolchain.MinimumPulumiVersion).
+var minimumPulumiVersion = semver.MustParse(toolchain.MinimumPulumiVersion)
 
 // pipeDrainTimeout bounds reading a CLI's output after it exited or was killed.
 const pipeDrainTimeout = 5 * time.Second

@@ -3,7 +3,6 @@ package engine
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
 
@@ -11,45 +10,30 @@ import (
 // without colours) to the log book.
 
 func optPreview(req Request, book *logBook, col *collector) []optpreview.Option {
-	o := []optpreview.Option{
+	return withMessage([]optpreview.Option{
 		optpreview.EventStreams(col.ch), optpreview.ProgressStreams(book), optpreview.ErrorProgressStreams(book),
 		optpreview.Diff(), optpreview.Color("never"), optpreview.UserAgent(userAgent),
-	}
-	if req.Message != "" {
-		o = append(o, optpreview.Message(req.Message))
-	}
-	return o
+	}, req.Message, optpreview.Message)
 }
 
 func optUp(req Request, book *logBook, col *collector) []optup.Option {
-	o := []optup.Option{
+	return withMessage([]optup.Option{
 		optup.EventStreams(col.ch), optup.ProgressStreams(book), optup.ErrorProgressStreams(book),
 		optup.Diff(), optup.Color("never"), optup.UserAgent(userAgent),
-	}
-	if req.Message != "" {
-		o = append(o, optup.Message(req.Message))
-	}
-	return o
+	}, req.Message, optup.Message)
 }
 
 func optDestroy(req Request, book *logBook, col *collector) []optdestroy.Option {
-	o := []optdestroy.Option{
+	return withMessage([]optdestroy.Option{
 		optdestroy.EventStreams(col.ch), optdestroy.ProgressStreams(book), optdestroy.ErrorProgressStreams(book),
 		optdestroy.Color("never"), optdestroy.UserAgent(userAgent), optdestroy.Remove(),
-	}
-	if req.Message != "" {
-		o = append(o, optdestroy.Message(req.Message))
-	}
-	return o
+	}, req.Message, optdestroy.Message)
 }
 
-func optRefresh(req Request, book *logBook, col *collector) []optrefresh.Option {
-	o := []optrefresh.Option{
-		optrefresh.EventStreams(col.ch), optrefresh.ProgressStreams(book), optrefresh.ErrorProgressStreams(book),
-		optrefresh.Diff(), optrefresh.Color("never"), optrefresh.UserAgent(userAgent),
+// withMessage adds the operation's message, when there is one, to an operation's options.
+func withMessage[O any](opts []O, message string, option func(string) O) []O {
+	if message != "" {
+		opts = append(opts, option(message))
 	}
-	if req.Message != "" {
-		o = append(o, optrefresh.Message(req.Message))
-	}
-	return o
+	return opts
 }

@@ -32,7 +32,7 @@ func InlineProgram(project string, run pulumi.RunFunc) Program {
 }
 
 // StateOnly names a project without its program. It is enough for operations that work from the
-// stack's state — Destroy, Refresh, Outputs, Tags, SetTags — for example to destroy an environment whose
+// stack's state — Destroy, Tags — for example to destroy an environment whose
 // commit is gone. Preview and Up refuse it.
 func StateOnly(project string) Program { return Program{Project: project} }
 

@@ -10,7 +10,6 @@ const (
 	KindPreview Kind = "preview"
 	KindUp      Kind = "up"
 	KindDestroy Kind = "destroy"
-	KindRefresh Kind = "refresh"
 )
 
 // Op is what the engine did, or would do, to one resource.

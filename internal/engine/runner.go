@@ -154,12 +154,6 @@ func (r *Runner) Destroy(ctx context.Context, req Request) (Result, error) {
 	return r.operate(ctx, KindDestroy, req)
 }
 
-// Refresh reconciles the stack's state with the real resources. A stack that does not exist is
-// ErrStackNotFound.
-func (r *Runner) Refresh(ctx context.Context, req Request) (Result, error) {
-	return r.operate(ctx, KindRefresh, req)
-}
-
 // operate runs one engine operation: workspace, lease, slot, stack, config and tags, the engine (retried
 // once after clearing a stale lock), outputs, result and log. When the engine ran and failed, the error
 // is an *OperationError holding the Result.
@@ -326,15 +320,6 @@ func (r *Runner) engineOnce(ctx context.Context, kind Kind, req Request, stack a
 	case KindDestroy:
 		_, err := stack.Destroy(ctx, optDestroy(req, book, col)...)
 		return nil, err
-	case KindRefresh:
-		if _, err := stack.Refresh(ctx, optRefresh(req, book, col)...); err != nil {
-			return nil, err
-		}
-		out, err := stack.Outputs(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading outputs: %w", err)
-		}
-		return out, nil
 	}
 	return nil, fmt.Errorf("unknown operation %q", kind)
 }

@@ -26,23 +26,6 @@ type StackInfo struct {
 	ResourceCount int
 }
 
-// Outputs reads the stack's outputs; secret values are masked. A missing stack is ErrStackNotFound.
-func (r *Runner) Outputs(ctx context.Context, req Request) (map[string]Output, error) {
-	var out map[string]Output
-	err := r.withStack(ctx, "outputs", req, false, func(ctx context.Context, stack auto.Stack, m *masker) error {
-		om, err := stack.Outputs(ctx)
-		if err != nil {
-			return plainly(ctx, m, "reading outputs", err)
-		}
-		out = r.outputs(om, m)
-		if out == nil {
-			out = map[string]Output{}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // Tags reads the stack's tags. A missing stack is ErrStackNotFound.
 func (r *Runner) Tags(ctx context.Context, req Request) (map[string]string, error) {
 	var tags map[string]string
@@ -55,14 +38,6 @@ func (r *Runner) Tags(ctx context.Context, req Request) (map[string]string, erro
 		return nil
 	})
 	return tags, err
-}
-
-// SetTags sets req.Tags on the stack, holding its lease. Tags not named are left alone. A missing stack
-// is ErrStackNotFound.
-func (r *Runner) SetTags(ctx context.Context, req Request) error {
-	return r.withStack(ctx, "set tags", req, true, func(ctx context.Context, stack auto.Stack, m *masker) error {
-		return setTags(ctx, stack, req.Tags, m)
-	})
 }
 
 // withStack runs fn on the selected stack in its own workspace, holding an operation slot, and with

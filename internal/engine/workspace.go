@@ -56,8 +56,8 @@ func (r *Runner) newWorkspace(req Request) (w *opWorkspace, err error) {
 	} else {
 		w.project = req.Program.Project
 		if req.Program.Run == nil {
-			// State-only: a program that is never run (Preview and Up refuse it), so Destroy and Refresh
-			// need no language host.
+			// State-only: a program that is never run (Preview and Up refuse it), so Destroy needs no
+			// language host.
 			w.program.Run = func(*pulumi.Context) error {
 				return errors.New("this stack was opened without its program")
 			}

@@ -1,8 +1,6 @@
 package ephemeral
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +10,8 @@ import (
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func defaults(t *testing.T) repoconfig.Ephemeral {
 	t.Helper()
@@ -65,7 +62,7 @@ func TestCommentBody(t *testing.T) {
 
 	t.Run("a ready environment shows its URL, expiry, result and commands", func(t *testing.T) {
 		t.Parallel()
-		golden(t, "ready.md", commentBody(ec, env, &res, now, ""))
+		golden.Assert(t, filepath.Join("testdata", "ready.md"), commentBody(ec, env, &res, now, ""))
 	})
 	t.Run("a huge result still fits GitHub's limit", func(t *testing.T) {
 		t.Parallel()
@@ -84,7 +81,7 @@ func TestCommentBody(t *testing.T) {
 		t.Parallel()
 		e := env
 		e.Fork, e.ApprovedSHA, e.HeadSHA = true, "0123456789abcdef", "fedcba9876543210"
-		golden(t, "fork.md", commentBody(ec, e, nil, now, ""))
+		golden.Assert(t, filepath.Join("testdata", "fork.md"), commentBody(ec, e, nil, now, ""))
 	})
 }
 
@@ -138,25 +135,5 @@ func TestForkNote(t *testing.T) {
 				t.Fatalf("forkNote:\n%q\nwant:\n%q", got, tc.want)
 			}
 		})
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Fatalf("%s differs (run with -update to accept):\n%s", name, got)
 	}
 }

@@ -2,6 +2,16 @@
 // ghinstallation v2, one cached token per installation for any number of
 // installations, and a transport that retries server errors and waits out rate
 // limits. The private key and tokens never reach a log.
+//
+// The retry transport is our own rather than a maintained middleware, after weighing the two
+// the module proxy offers. github.com/gofri/go-github-ratelimit is not available to this build.
+// github.com/hashicorp/go-retryablehttp (v0.7.8) does not fit: its retry policy sees the answer
+// and the error but not the request, so "repeat a POST on a 503 but not on a 500 (it may have
+// created the comment)" needs the method smuggled through the context; it waits on its own
+// timers, so a rate-limit wait can be neither computed from an injected clock (X-RateLimit-Reset
+// is an absolute time) nor tested without really waiting; and its backoff reads Retry-After on
+// 429 and 503 only, not GitHub's 403 rate-limit answers or X-RateLimit-Remaining/Reset. What
+// ours does is small (transport.go) and each of these rules has a test in transport_test.go.
 package githubapp
 
 import (

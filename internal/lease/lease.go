@@ -171,38 +171,37 @@ func (h *Held) Lost() bool { return errors.Is(context.Cause(h.ctx), ErrLost) }
 
 // Release stops renewing and gives the lease up. It is safe to call more than once.
 func (h *Held) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A lease not released expires by itself within one TTL.
+	h.giveUp(ctx)
+}
+
+// giveUp stops renewing and releases the lease in the table. It reports false when the lease was
+// given up before or releasing it failed (which it logs).
+func (h *Held) giveUp(ctx context.Context) bool {
 	select {
 	case <-h.stop:
-		return
+		return false
 	default:
 	}
 	close(h.stop)
 	<-h.done
 	h.cancel(nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if err := h.table.Release(ctx, h.key, h.holder); err != nil {
-		// It expires by itself within one TTL.
 		h.log.Warn("releasing a lease", "lease", h.key, "error", err)
+		return false
 	}
+	return true
 }
 
 // Park gives the lease to a placeholder until now+d instead of releasing it: nobody takes the
 // subject up before then (a retry pause after a failure). The placeholder's name records n, the
 // number of failures in a row, so the next pause can grow (see Failures).
 func (h *Held) Park(d time.Duration, n int) {
-	select {
-	case <-h.stop:
-		return
-	default:
-	}
-	close(h.stop)
-	<-h.done
-	h.cancel(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.table.Release(ctx, h.key, h.holder); err != nil {
-		h.log.Warn("releasing a lease", "lease", h.key, "error", err)
+	if !h.giveUp(ctx) {
 		return
 	}
 	if _, err := h.table.TryAcquire(ctx, h.key, parkedPrefix+strconv.Itoa(n), d); err != nil {

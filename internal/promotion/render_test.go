@@ -1,35 +1,14 @@
 package promotion_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/promotion"
 	"github.com/stagecoach/stagecoach/internal/store"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./internal/promotion -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 func TestRendering(t *testing.T) {
 	t.Parallel()
@@ -40,7 +19,7 @@ func TestRendering(t *testing.T) {
 		f.Approvals = f.Approvals[:1]
 		f.Now = time.Date(2026, 12, 30, 12, 0, 0, 0, time.UTC)
 		f.Succeeded = map[string]time.Time{"dev": f.Now.Add(-time.Hour), "staging": f.Now.Add(-90 * time.Minute)}
-		golden(t, "refusals.md", promotion.Explain(promotion.Check(f)))
+		golden.Assert(t, filepath.Join("testdata", "refusals.md"), promotion.Explain(promotion.Check(f)))
 	})
 	t.Run("history of an environment", func(t *testing.T) {
 		t.Parallel()
@@ -52,12 +31,12 @@ func TestRendering(t *testing.T) {
 				StartedAt: at.Add(time.Hour), FinishedAt: at.Add(time.Hour)},
 			{SHA: "aaaaaaaaaa", Trigger: "merge", Requester: "dev", Status: store.PromotionSuperseded, Reason: "superseded by bbbbbbbbbb"},
 		}
-		golden(t, "history.md", promotion.History("prod", ps, func(id string) string {
+		golden.Assert(t, filepath.Join("testdata", "history.md"), promotion.History("prod", ps, func(id string) string {
 			if id == "" {
 				return ""
 			}
 			return "https://bot.example/logs/" + id
 		}))
-		golden(t, "history-empty.md", promotion.History("prod", nil, func(string) string { return "" }))
+		golden.Assert(t, filepath.Join("testdata", "history-empty.md"), promotion.History("prod", nil, func(string) string { return "" }))
 	})
 }

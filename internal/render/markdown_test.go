@@ -1,9 +1,7 @@
 package render
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,30 +10,10 @@ import (
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/engine"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 const logURL = "https://stagecoach.example.com/logs/op-7f3a"
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test ./internal/render -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 func assertWellFormed(t *testing.T, md string) {
 	t.Helper()
@@ -132,7 +110,7 @@ func TestMarkdown(t *testing.T) {
 			if tt.absent != "" && strings.Contains(got, tt.absent) {
 				t.Errorf("output shows %q", tt.absent)
 			}
-			golden(t, strings.ReplaceAll(tt.name, " ", "-")+".md", got)
+			golden.Assert(t, filepath.Join("testdata", strings.ReplaceAll(tt.name, " ", "-")+".md"), got)
 		})
 	}
 }
@@ -197,7 +175,7 @@ func TestMarkdownNeutralisesHostileText(t *testing.T) {
 	}
 	got := Markdown(r, Options{LogURL: "https://example.com/log?a=<b>&c=d e"})
 	assertWellFormed(t, got)
-	golden(t, "hostile-names-and-values.md", got)
+	golden.Assert(t, filepath.Join("testdata", "hostile-names-and-values.md"), got)
 
 	_, summary, text := CheckOutput(r, Options{})
 	assertWellFormed(t, summary)
@@ -344,7 +322,7 @@ func TestMarkdownTrimmedGolden(t *testing.T) {
 		t.Fatalf("rendered %d bytes, limit %d", len(got), MinLimit)
 	}
 	assertWellFormed(t, got)
-	golden(t, "trimmed.md", got)
+	golden.Assert(t, filepath.Join("testdata", "trimmed.md"), got)
 }
 
 func TestMarkdownKeepsErrorsWhenTrimming(t *testing.T) {
@@ -378,8 +356,8 @@ func TestCheckOutput(t *testing.T) {
 	}
 	assertWellFormed(t, summary)
 	assertWellFormed(t, text)
-	golden(t, "check-summary.md", summary)
-	golden(t, "check-text.md", text)
+	golden.Assert(t, filepath.Join("testdata", "check-summary.md"), summary)
+	golden.Assert(t, filepath.Join("testdata", "check-text.md"), text)
 
 	t.Run("no property diffs means no text", func(t *testing.T) {
 		t.Parallel()
@@ -413,8 +391,8 @@ func TestSummary(t *testing.T) {
 		{"update with no changes", engine.Result{Kind: engine.KindUp, Succeeded: true, Counts: map[engine.Op]int{engine.OpSame: 3}}, "Update: no changes"},
 		{"failed update with changes", failedUpdate(), "Update failed: 1 created, 12 unchanged"},
 		{"failed destroy without changes", engine.Result{Kind: engine.KindDestroy}, "Destroy failed"},
-		{"refresh uses the past tense", engine.Result{Kind: engine.KindRefresh, Succeeded: true,
-			Counts: map[engine.Op]int{engine.OpUpdate: 1234, engine.OpDelete: 2}}, "Refresh: 1,234 updated, 2 deleted"},
+		{"a done update uses the past tense", engine.Result{Kind: engine.KindUp, Succeeded: true,
+			Counts: map[engine.Op]int{engine.OpUpdate: 1234, engine.OpDelete: 2}}, "Update: 1,234 updated, 2 deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

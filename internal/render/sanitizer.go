@@ -224,6 +224,11 @@ func code(s string, inTable bool) string {
 	return delim + pad + s + pad + delim
 }
 
+// CodeSpan returns s, already on one line, as a markdown code span: the delimiter is one backtick
+// longer than any run in s, padded when CommonMark would strip a space. An empty s is "*empty*".
+// It does not neutralise mentions or HTML comments in s: the caller decides what s may contain.
+func CodeSpan(s string) string { return code(s, false) }
+
 // fence returns a fence for a fenced code block around body: backticks, one more than the longest
 // run in body and at least three, so no line of body can close it.
 func fence(body string) string {

@@ -78,8 +78,6 @@ func kindLabel(k engine.Kind) string {
 		return "Update"
 	case engine.KindDestroy:
 		return "Destroy"
-	case engine.KindRefresh:
-		return "Refresh"
 	}
 	return "Operation"
 }

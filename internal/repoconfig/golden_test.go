@@ -2,14 +2,13 @@ package repoconfig
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden .errors files in testdata/invalid")
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
+)
 
 // TestInvalidFilesMatchGoldenErrors parses every testdata/invalid/*.yaml and
 // compares the errors with the .errors file beside it.
@@ -36,20 +35,7 @@ func TestInvalidFilesMatchGoldenErrors(t *testing.T) {
 				t.Fatalf("Parse(%s) = %+v, %v; want a *ValidationError", name, cfg, err)
 			}
 			got := verr.Error() + "\n"
-			golden := strings.TrimSuffix(file, ".yaml") + ".errors"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("errors for %s:\n%s\nwant (%s):\n%s", name, got, golden, want)
-			}
+			golden.Assert(t, strings.TrimSuffix(file, ".yaml")+".errors", got)
 		})
 	}
 }

@@ -1,8 +1,7 @@
 package repoconfig
 
 import (
-	"container/list"
-	"sync"
+	golanglru "github.com/hashicorp/golang-lru/v2"
 )
 
 // entry is a cached outcome: a configuration, or ErrNotFound or a
@@ -12,54 +11,25 @@ type entry struct {
 	err    error
 }
 
-// lru is a bounded, least-recently-used cache of outcomes by repository and
-// commit. It is safe for concurrent use.
+// lru is a bounded, least-recently-used cache of outcomes by repository
+// and commit (hashicorp/golang-lru). It is safe for concurrent use.
 type lru struct {
-	mu    sync.Mutex
-	size  int
-	order *list.List // front is most recently used; values are *lruItem
-	items map[string]*list.Element
+	cache *golanglru.Cache[string, entry]
 }
 
-type lruItem struct {
-	key   string
-	value entry
-}
-
+// newLRU returns a cache of at most size outcomes; size must be positive.
 func newLRU(size int) *lru {
-	return &lru{size: size, order: list.New(), items: map[string]*list.Element{}}
+	c, err := golanglru.New[string, entry](size)
+	if err != nil {
+		// golanglru.New fails only for a size ≤ 0, which NewLoader never passes.
+		panic("repoconfig: " + err.Error())
+	}
+	return &lru{cache: c}
 }
 
-func (c *lru) get(key string) (entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return entry{}, false
-	}
-	c.order.MoveToFront(el)
-	return el.Value.(*lruItem).value, true
-}
+func (c *lru) get(key string) (entry, bool) { return c.cache.Get(key) }
 
-func (c *lru) add(key string, value entry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		el.Value.(*lruItem).value = value
-		c.order.MoveToFront(el)
-		return
-	}
-	c.items[key] = c.order.PushFront(&lruItem{key: key, value: value})
-	for c.order.Len() > c.size {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*lruItem).key)
-	}
-}
+func (c *lru) add(key string, value entry) { c.cache.Add(key, value) }
 
 // len returns the number of cached outcomes.
-func (c *lru) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
+func (c *lru) len() int { return c.cache.Len() }

@@ -2,16 +2,13 @@ package schedule_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stagecoach/stagecoach/internal/schedule"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestWriteReport(t *testing.T) {
 	t.Parallel()
@@ -26,15 +23,5 @@ func TestWriteReport(t *testing.T) {
 	if err := schedule.WriteReport(&b, schedule.Evaluate("acme/shop", now, []schedule.Plan{dev, staging}, overrides)); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "report.golden")
-	if *update {
-		os.WriteFile(golden, b.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if b.String() != string(want) {
-		t.Fatalf("report differs from %s (run with -update if intended):\n%s", golden, b.String())
-	}
+	golden.Assert(t, filepath.Join("testdata", "report.golden"), b.String())
 }

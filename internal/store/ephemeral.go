@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ephemeralMigrations create the tables of PR environments (versions 100–199).
@@ -253,10 +257,20 @@ func (s *Store) ClaimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	}
 }
 
-// isUniqueViolation recognises a unique-constraint error of either engine.
+// pgUniqueViolation is Postgres's SQLSTATE for unique_violation.
+const pgUniqueViolation = "23505"
+
+// isUniqueViolation recognises a unique-constraint error of either engine by its typed error
+// (pgx's *pgconn.PgError, modernc's *sqlite.Error), anywhere in err's tree.
 func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code == pgUniqueViolation
+	}
+	if liteErr, ok := errors.AsType[*sqlite.Error](err); ok {
+		code := liteErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }
 
 func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error) {

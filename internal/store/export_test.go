@@ -14,3 +14,6 @@ func MigrationsForTest() []MigrationInfo {
 	}
 	return out
 }
+
+// IsUniqueViolation exposes isUniqueViolation to tests.
+var IsUniqueViolation = isUniqueViolation

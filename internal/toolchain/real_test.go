@@ -1,20 +1,18 @@
 package toolchain
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
 
 // TestEnsureRealToolchain runs the real Ensure against the default cache, ignoring any pulumi on
 // PATH: the first run on a machine builds the pinned CLI and YAML host (minutes; `.ci/run` does it
 // beforehand with `bot toolchain install`), later runs find them. It then deploys a YAML program
-// through Tools.Command on a file backend.
+// with the CLI on a file backend.
 func TestEnsureRealToolchain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("may build the Pulumi CLI from source")
@@ -56,30 +54,32 @@ func TestEnsureRealToolchain(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(project, "Pulumi.yaml"), []byte(yaml), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd, err := tools.Command()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws, err := auto.NewLocalWorkspace(ctx, auto.Pulumi(cmd), auto.WorkDir(project),
-			auto.PulumiHome(t.TempDir()), auto.EnvVars(map[string]string{
-				"PULUMI_BACKEND_URL":       "file://" + filepath.ToSlash(t.TempDir()),
-				"PULUMI_CONFIG_PASSPHRASE": "test",
-				"PULUMI_SKIP_UPDATE_CHECK": "true",
-			}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stack, err := auto.UpsertStack(ctx, "dev", ws)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The CLI as the engine runs it: the YAML host's directory and the CLI's own in front of PATH.
+		path := strings.Join(append(append([]string(nil), tools.LanguageDirs...), filepath.Dir(tools.Pulumi), os.Getenv("PATH")),
+			string(os.PathListSeparator))
+		env := append(os.Environ(), "PATH="+path, "PULUMI_HOME="+t.TempDir(),
+			"PULUMI_BACKEND_URL=file://"+filepath.ToSlash(t.TempDir()),
+			"PULUMI_CONFIG_PASSPHRASE=test", "PULUMI_SKIP_UPDATE_CHECK=true")
 		var log strings.Builder
-		res, err := stack.Up(ctx, optup.ProgressStreams(&log))
-		if err != nil {
-			t.Fatalf("up: %v\n%s", err, log.String())
+		pulumi := func(args ...string) []byte {
+			t.Helper()
+			cmd := exec.CommandContext(ctx, tools.Pulumi, append([]string{"--non-interactive"}, args...)...)
+			cmd.Dir, cmd.Env, cmd.Stderr = project, env, &log
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, log.String())
+			}
+			log.Write(out)
+			return out
 		}
-		if res.Outputs["greeting"].Value != "hello" || res.Outputs["stack"].Value != "dev" {
-			t.Errorf("outputs = %v", res.Outputs)
+		pulumi("stack", "init", "dev")
+		pulumi("up", "--yes", "--stack", "dev")
+		var outputs map[string]string
+		if err := json.Unmarshal(pulumi("stack", "output", "--json", "--stack", "dev"), &outputs); err != nil {
+			t.Fatalf("stack outputs: %v", err)
+		}
+		if outputs["greeting"] != "hello" || outputs["stack"] != "dev" {
+			t.Errorf("outputs = %v", outputs)
 		}
 		if strings.Contains(log.String(), "warning") {
 			t.Errorf("up printed a warning:\n%s", log.String())

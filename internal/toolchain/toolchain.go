@@ -33,7 +33,7 @@ const (
 	PulumiVersion = "3.274.1"
 	// YAMLVersion is the pulumi-yaml release whose language host stagecoach builds.
 	YAMLVersion = "1.25.0"
-	// MinimumPulumiVersion is the oldest CLI accepted from STAGECOACH_PULUMI_COMMAND or PATH:
+	// MinimumPulumiVersion is the oldest CLI accepted from STAGECOACH_PULUMI_COMMAND or PATH, and by the engine:
 	// inline Destroy, Refresh and PreviewRefresh need it.
 	MinimumPulumiVersion = "3.181.0"
 )
@@ -100,19 +100,6 @@ type Tools struct {
 	// Warnings are notes for the operator: a CLI that differs from the pinned version, a CLI on PATH
 	// that was ignored, and the like. Nothing in them is secret.
 	Warnings []string
-}
-
-// PrependPath returns path with LanguageDirs and the CLI's own directory in front, ready for a
-// child process's PATH variable.
-func (t Tools) PrependPath(path string) string {
-	dirs := append([]string(nil), t.LanguageDirs...)
-	if t.Pulumi != "" {
-		dirs = append(dirs, filepath.Dir(t.Pulumi))
-	}
-	if path != "" {
-		dirs = append(dirs, path)
-	}
-	return strings.Join(dirs, string(os.PathListSeparator))
 }
 
 // Find resolves the CLI and the YAML host without downloading or building anything.

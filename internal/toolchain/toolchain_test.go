@@ -234,16 +234,6 @@ func TestFind(t *testing.T) {
 	})
 }
 
-func TestToolsPrependPath(t *testing.T) {
-	t.Parallel()
-	tools := Tools{Pulumi: filepath.FromSlash("/c/pulumi"), LanguageDirs: []string{filepath.FromSlash("/y")}}
-	sep := string(os.PathListSeparator)
-	want := filepath.FromSlash("/y") + sep + filepath.FromSlash("/c") + sep + "/usr/bin"
-	if got := tools.PrependPath("/usr/bin"); got != want {
-		t.Errorf("PrependPath = %q, want %q", got, want)
-	}
-}
-
 func assertTools(t *testing.T, got, want Tools) {
 	t.Helper()
 	if got.Pulumi != want.Pulumi || got.Version != want.Version || got.Source != want.Source ||

@@ -820,11 +820,7 @@ func (w *World) Runner(st *store.Store) *engine.Runner {
 // Outputs reads stack's outputs in project from the backend.
 func (w *World) Outputs(project, stack string) map[string]engine.Output {
 	w.tb().Helper()
-	out, err := w.Runner(w.currentStore()).Outputs(context.Background(), engine.Request{Program: engine.StateOnly(project), Stack: stack})
-	if err != nil {
-		w.tb().Fatal(err)
-	}
-	return out
+	return enginetest.StateOutputs(w.tb(), w.Backend, project, stack)
 }
 
 // Deploy deploys stack of the project under infra/ at the default branch's head, as a promotion to

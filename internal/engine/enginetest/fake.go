@@ -31,7 +31,7 @@ type Call struct {
 // and the other operations answer ErrStackNotFound for stacks that do not exist — as the Runner does.
 // Short stack names are qualified as "organization/<project>/<stack>", a file backend's way.
 type Fake struct {
-	// OnOperation, when set before use, decides the Result of Preview, Up, Destroy and Refresh (whose
+	// OnOperation, when set before use, decides the Result of Preview, Up and Destroy (whose
 	// Kind and Stack the Fake fills in). A non-nil error fails the operation with an *engine.OperationError
 	// and leaves the stack as it was. Default: success with no changes.
 	OnOperation func(kind engine.Kind, stack string, req engine.Request) (engine.Result, error)
@@ -66,22 +66,6 @@ func (f *Fake) Destroy(ctx context.Context, req engine.Request) (engine.Result, 
 	return f.operate(ctx, engine.KindDestroy, req)
 }
 
-// Refresh records the call; a missing stack is engine.ErrStackNotFound.
-func (f *Fake) Refresh(ctx context.Context, req engine.Request) (engine.Result, error) {
-	return f.operate(ctx, engine.KindRefresh, req)
-}
-
-// Outputs returns the outputs set with SetOutputs.
-func (f *Fake) Outputs(_ context.Context, req engine.Request) (map[string]engine.Output, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, _, err := f.existing("outputs", req)
-	if err != nil {
-		return nil, err
-	}
-	return maps.Clone(s.outputs), nil
-}
-
 // Tags returns the stack's tags.
 func (f *Fake) Tags(_ context.Context, req engine.Request) (map[string]string, error) {
 	f.mu.Lock()
@@ -91,18 +75,6 @@ func (f *Fake) Tags(_ context.Context, req engine.Request) (map[string]string, e
 		return nil, err
 	}
 	return maps.Clone(s.tags), nil
-}
-
-// SetTags sets req.Tags on the stack.
-func (f *Fake) SetTags(_ context.Context, req engine.Request) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, _, err := f.existing("set tags", req)
-	if err != nil {
-		return err
-	}
-	maps.Copy(s.tags, req.Tags)
-	return nil
 }
 
 // ListStacks lists the project's stacks having every tag in tags, sorted by name.
@@ -178,7 +150,7 @@ func (f *Fake) operate(ctx context.Context, kind engine.Kind, req engine.Request
 	f.calls = append(f.calls, Call{Kind: string(kind), Stack: name, Request: req})
 	s, exists := f.stacks[name]
 	f.mu.Unlock()
-	if !exists && (kind == engine.KindDestroy || kind == engine.KindRefresh) {
+	if !exists && kind == engine.KindDestroy {
 		return engine.Result{Kind: kind, Stack: name}, fmt.Errorf("%s: stack %s: %w", kind, name, engine.ErrStackNotFound)
 	}
 

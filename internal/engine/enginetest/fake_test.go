@@ -17,10 +17,7 @@ type stackRunner interface {
 	Preview(context.Context, engine.Request) (engine.Result, error)
 	Up(context.Context, engine.Request) (engine.Result, error)
 	Destroy(context.Context, engine.Request) (engine.Result, error)
-	Refresh(context.Context, engine.Request) (engine.Result, error)
-	Outputs(context.Context, engine.Request) (map[string]engine.Output, error)
 	Tags(context.Context, engine.Request) (map[string]string, error)
-	SetTags(context.Context, engine.Request) error
 	ListStacks(context.Context, string, map[string]string) ([]engine.StackInfo, error)
 }
 
@@ -40,8 +37,8 @@ func TestFakeKeepsStacksLikeTheRunner(t *testing.T) {
 	req := engine.Request{Program: engine.LocalProgram(dir), Stack: "pr-3",
 		Config: map[string]engine.ConfigValue{"size": {Value: "small"}}, Tags: map[string]string{engine.TagPR: "3"}}
 
-	if _, err := f.Refresh(ctx, req); !errors.Is(err, engine.ErrStackNotFound) {
-		t.Errorf("Refresh of a missing stack = %v, want ErrStackNotFound", err)
+	if _, err := f.Destroy(ctx, req); !errors.Is(err, engine.ErrStackNotFound) {
+		t.Errorf("Destroy of a missing stack = %v, want ErrStackNotFound", err)
 	}
 	res, err := f.Up(ctx, req)
 	if err != nil || res.Stack != "organization/shop/pr-3" || !res.Succeeded {
@@ -74,7 +71,7 @@ func TestFakeKeepsStacksLikeTheRunner(t *testing.T) {
 	for _, c := range f.Calls() {
 		kinds = append(kinds, c.Kind)
 	}
-	if want := []string{"refresh", "up", "destroy", "destroy"}; !slices.Equal(kinds, want) {
+	if want := []string{"destroy", "up", "destroy", "destroy"}; !slices.Equal(kinds, want) {
 		t.Errorf("calls = %q, want %q", kinds, want)
 	}
 }
