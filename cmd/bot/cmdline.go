@@ -113,6 +113,18 @@ func (c *cmdline) arg(i int) string {
 }
 
 // maxArgs refuses more than n positional arguments.
+// parseArgs parses args as parse does and then refuses more than n positional arguments; done
+// means the command should return err (nil after --help).
+func (c *cmdline) parseArgs(args []string, n int) (done bool, err error) {
+	if done, err := c.parse(args); done {
+		return true, err
+	}
+	if err := c.maxArgs(n); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
 func (c *cmdline) maxArgs(n int) error {
 	switch {
 	case len(c.pos) <= n:

@@ -21,10 +21,7 @@ func configCommand(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	c := newCmdline("config validate", "[FILE]", "Checks a .stagecoach.yaml (default ./.stagecoach.yaml) and prints every problem with file, line, column and field. "+
 		"Exits 1 when there is any. It reads no settings.", stdout).withOutput()
-	if done, err := c.parse(args[1:]); done {
-		return err
-	}
-	if err := c.maxArgs(1); err != nil {
+	if done, err := c.parseArgs(args[1:], 1); done {
 		return err
 	}
 	file := repoconfig.FileName

@@ -30,10 +30,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		"Pulumi project that needs no cloud account) in a temporary directory, plays a pull request from opening to merge, "+
 		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.", stdout)
 	timeout := c.fs.Duration("timeout", 5*time.Minute, "give up after this long")
-	if done, err := c.parse(args); done {
-		return err
-	}
-	if err := c.maxArgs(0); err != nil {
+	if done, err := c.parseArgs(args, 0); done {
 		return err
 	}
 	if err := bot.HardenProcess(); err != nil {

@@ -19,10 +19,7 @@ import (
 func doctorCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	c := newCmdline(config.CommandDoctor, "", "Checks every part stagecoach needs and prints one line each with a fix hint; the first check is that "+
 		"every setting `bot serve` reads (see `bot help serve`) is valid. Exits 1 when something required is missing.", stdout).withOutput()
-	if done, err := c.parse(args); done {
-		return err
-	}
-	if err := c.maxArgs(0); err != nil {
+	if done, err := c.parseArgs(args, 0); done {
 		return err
 	}
 	// A value that does not parse fails the settings check; the other checks run on the rest.

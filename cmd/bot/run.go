@@ -81,10 +81,7 @@ func writeUsage(w io.Writer) {
 
 func versionCommand(args []string, stdout io.Writer) error {
 	c := newCmdline("version", "", "Prints the version and the commit the binary was built from.", stdout)
-	if done, err := c.parse(args); done {
-		return err
-	}
-	if err := c.maxArgs(0); err != nil {
+	if done, err := c.parseArgs(args, 0); done {
 		return err
 	}
 	fmt.Fprintln(stdout, "stagecoach", version())

@@ -23,10 +23,7 @@ func scheduleCommand(ctx context.Context, args []string, getenv func(string) str
 		"and the awake hours per week with the share saved against always-on. Without FILE: every repository the bot serves "+
 		"(its .stagecoach.yaml read through the GitHub App, overrides from the database). With FILE: a local .stagecoach.yaml, "+
 		"to check a change; it then reads no settings. Exits 1, after printing the others, when a repository's schedules cannot be read.", stdout).withOutput()
-	if done, err := c.parse(args); done {
-		return err
-	}
-	if err := c.maxArgs(1); err != nil {
+	if done, err := c.parseArgs(args, 1); done {
 		return err
 	}
 	var rep scheduleReport

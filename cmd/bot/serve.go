@@ -11,10 +11,7 @@ import (
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	c := newCmdline(config.CommandServe, "", "Runs the webhook server (POST /webhooks/github, /healthz, /readyz, /metrics, /) and the job workers until interrupted.", stdout)
-	if done, err := c.parse(args); done {
-		return err
-	}
-	if err := c.maxArgs(0); err != nil {
+	if done, err := c.parseArgs(args, 0); done {
 		return err
 	}
 	if err := bot.HardenProcess(); err != nil {

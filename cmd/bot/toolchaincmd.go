@@ -18,10 +18,7 @@ func toolchainCommand(ctx context.Context, args []string, getenv func(string) st
 		return usagef("toolchain: the only subcommand is install")
 	}
 	c := newCmdline(config.CommandToolchain, "", "Finds the Pulumi CLI (--pulumi-command, STAGECOACH_PULUMI_COMMAND, PATH, the cache) or downloads or builds the pinned v3.274.1 and the YAML language host into the user cache directory. The first build takes several minutes.", stdout)
-	if done, err := c.parse(args[1:]); done {
-		return err
-	}
-	if err := c.maxArgs(0); err != nil {
+	if done, err := c.parseArgs(args[1:], 0); done {
 		return err
 	}
 	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: c.getenv(getenv)("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})

@@ -148,24 +148,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-GitHub-Delivery")
 
 	// Refusals before the body: no memory spent, a debug line and a counter only.
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.refuse(w, r, http.StatusMethodNotAllowed, "method", "webhooks are POSTed")
-		return
-	}
-	if !githubEvents[name] {
-		h.refuse(w, r, http.StatusBadRequest, "unknown_event", "missing or unknown X-GitHub-Event")
+	if no, refused := headerRefusal(r); refused {
+		if no.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		h.refuse(w, r, no.status, no.reason, no.msg)
 		return
 	}
 	sig := r.Header.Get(github.SHA256SignatureHeader)
-	if !wellFormedSignature(sig) {
-		h.refuse(w, r, http.StatusUnauthorized, "bad_signature", "missing or malformed X-Hub-Signature-256")
-		return
-	}
-	if id == "" || len(id) > maxDeliveryID {
-		h.refuse(w, r, http.StatusBadRequest, "no_delivery_id", "missing or overlong X-GitHub-Delivery")
-		return
-	}
 
 	log := h.opts.Logger.With("delivery_id", id, "event", name)
 	reply := func(status int, outcome, msg string, attrs ...any) {
@@ -229,15 +219,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.pr != 0 {
 		log = log.With("pr", d.pr)
 	}
-	switch {
-	case !d.act:
-		reply(http.StatusOK, "ignored", "ignored: "+d.reason)
-		return
-	case h.opts.BotLogin != "" && strings.EqualFold(d.sender, h.opts.BotLogin):
-		reply(http.StatusOK, "own", "ignored: sent by this bot")
-		return
-	case !h.allowed(d.repo):
-		reply(http.StatusOK, "not_allowed", "ignored: repository not in STAGECOACH_REPO_ALLOWLIST")
+	if outcome, msg, ignore := h.ignored(d); ignore {
+		reply(http.StatusOK, outcome, msg)
 		return
 	}
 	fresh, err := h.opts.Queue.EnqueueDelivery(r.Context(), store.Delivery{
@@ -254,6 +237,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(http.StatusAccepted, "queued", "queued")
+}
+
+// refusal is an answer to a request that is not handled as a delivery.
+type refusal struct {
+	status      int
+	reason, msg string
+}
+
+// headerRefusal checks what can be checked before the body is read: the method, the event's name,
+// the signature's form and the delivery id.
+func headerRefusal(r *http.Request) (refusal, bool) {
+	id := r.Header.Get("X-GitHub-Delivery")
+	switch {
+	case r.Method != http.MethodPost:
+		return refusal{http.StatusMethodNotAllowed, "method", "webhooks are POSTed"}, true
+	case !githubEvents[r.Header.Get("X-GitHub-Event")]:
+		return refusal{http.StatusBadRequest, "unknown_event", "missing or unknown X-GitHub-Event"}, true
+	case !wellFormedSignature(r.Header.Get(github.SHA256SignatureHeader)):
+		return refusal{http.StatusUnauthorized, "bad_signature", "missing or malformed X-Hub-Signature-256"}, true
+	case id == "" || len(id) > maxDeliveryID:
+		return refusal{http.StatusBadRequest, "no_delivery_id", "missing or overlong X-GitHub-Delivery"}, true
+	}
+	return refusal{}, false
+}
+
+// ignored says whether a valid delivery is acknowledged without being queued, and why: the event
+// asks nothing of the bot, the bot sent it itself, or the repository is not allowed.
+func (h *Handler) ignored(d decision) (outcome, msg string, ignore bool) {
+	switch {
+	case !d.act:
+		return "ignored", "ignored: " + d.reason, true
+	case h.opts.BotLogin != "" && strings.EqualFold(d.sender, h.opts.BotLogin):
+		return "own", "ignored: sent by this bot", true
+	case !h.allowed(d.repo):
+		return "not_allowed", "ignored: repository not in STAGECOACH_REPO_ALLOWLIST", true
+	}
+	return "", "", false
 }
 
 // refuse answers a request that is not handled as a delivery: counted by reason and logged
