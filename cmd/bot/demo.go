@@ -17,6 +17,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/ephemeral"
 	"github.com/stagecoach/stagecoach/internal/ephemeral/demo"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -122,7 +123,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := wait("the environment of #1", func() bool { return w.status(pr.Number, "ready", short7(pr.HeadSHA)) }); err != nil {
+	if err := wait("the environment of #1", func() bool { return w.status(pr.Number, "ready", render.ShortSHA(pr.HeadSHA)) }); err != nil {
 		return err
 	}
 
@@ -131,7 +132,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := wait("the update of #1", func() bool { return w.status(pr.Number, "ready", short7(sha)) }); err != nil {
+	if err := wait("the update of #1", func() bool { return w.status(pr.Number, "ready", render.ShortSHA(sha)) }); err != nil {
 		return err
 	}
 
@@ -139,7 +140,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if _, err := sim.Comment(demoRepo, pr.Number, "alice", "/preview"); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := wait("the preview", func() bool { return w.status(pr.Number, "ready", "/preview of "+short7(sha)) }); err != nil {
+	if err := wait("the preview", func() bool { return w.status(pr.Number, "ready", "/preview of "+render.ShortSHA(sha)) }); err != nil {
 		return err
 	}
 
@@ -195,7 +196,7 @@ func (w *demoWatcher) report() {
 			if s.EnvironmentURL != "" {
 				url = " " + s.EnvironmentURL
 			}
-			fmt.Fprintf(w.out, "  • deployment %s at %s: %s%s\n", d.Environment, short7(d.SHA), s.State, url)
+			fmt.Fprintf(w.out, "  • deployment %s at %s: %s%s\n", d.Environment, render.ShortSHA(d.SHA), s.State, url)
 			w.total++
 		}
 		w.statuses[d.ID] = len(ss)
@@ -216,13 +217,6 @@ func (w *demoWatcher) status(pr int, state string, wants ...string) bool {
 		return true
 	}
 	return false
-}
-
-func short7(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 func lastLines(s string, n int) string {

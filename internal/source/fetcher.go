@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/stagecoach/stagecoach/internal/render"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -154,7 +156,7 @@ func (f *Fetcher) Fetch(ctx context.Context, gh Archiver, owner, repo, sha strin
 	})
 	select {
 	case <-ctx.Done():
-		return "", fmt.Errorf("fetching %s/%s at %s: %w", owner, repo, short(sha), ctx.Err())
+		return "", fmt.Errorf("fetching %s/%s at %s: %w", owner, repo, render.ShortSHA(sha), ctx.Err())
 	case res := <-ch:
 		if res.Err != nil {
 			return "", res.Err
@@ -175,7 +177,7 @@ func (f *Fetcher) Project(ctx context.Context, gh Archiver, owner, repo, sha, pr
 	if err != nil {
 		return "", err
 	}
-	where := fmt.Sprintf("%s/%s at %s", owner, repo, short(sha))
+	where := fmt.Sprintf("%s/%s at %s", owner, repo, render.ShortSHA(sha))
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return "", fmt.Errorf("opening %s: %w", where, err)
@@ -217,7 +219,7 @@ func cleanProjectPath(p string) (string, error) {
 
 // download fetches and extracts one tarball into the cache and returns its directory.
 func (f *Fetcher) download(ctx context.Context, gh Archiver, owner, repo, sha, key string) (string, error) {
-	where := fmt.Sprintf("%s/%s at %s", owner, repo, short(sha))
+	where := fmt.Sprintf("%s/%s at %s", owner, repo, render.ShortSHA(sha))
 	dir := f.dir(key)
 	if _, err := os.Stat(dir); err == nil {
 		// Extracted meanwhile by another process sharing the cache.
@@ -296,9 +298,3 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
