@@ -83,7 +83,9 @@ type Credentials struct {
 }
 
 // InstallURL is the page that installs the App on an account and its repositories.
-func (c Credentials) InstallURL() string { return strings.TrimRight(c.HTMLURL, "/") + "/installations/new" }
+func (c Credentials) InstallURL() string {
+	return strings.TrimRight(c.HTMLURL, "/") + "/installations/new"
+}
 
 // Convert exchanges the code GitHub redirected with for the App's credentials
 // (POST /app-manifests/{code}/conversions, which needs no authentication). A code works once,
