@@ -24,9 +24,10 @@ func setupCommand(ctx context.Context, args []string, getenv func(string) string
 	githubURL := c.fs.String("github-url", "", "GitHub's web address: https://github.com, or https://HOST for GitHub Enterprise Server "+
 		"(default: the one --github-api-url names, else https://github.com)")
 	org := c.fs.String("org", "", "create the App under this organisation (default: the account signed in to GitHub)")
-	name := c.fs.String("name", appsetup.DefaultName, "the App's name, unique on that GitHub")
+	name := c.fs.String("name", "", "the App's name, unique on that GitHub; GitHub's confirmation page lets you change it "+
+		"(default stagecoach, or stagecoach-ORG with --org)")
 	listen := c.fs.String("listen", "127.0.0.1:0", "address of the local page, which a browser on this machine opens (port 0: any free port)")
-	printOnly := c.fs.Bool("print", false, "print the credentials as JSON (setting → value) for a secret store instead of writing files")
+	printOnly := c.fs.Bool("print", false, "print the credentials as JSON for a secret store instead of writing files: the settings (secrets included) and the OAuth client")
 	force := c.fs.Bool("force", false, "replace credentials written by an earlier setup")
 	if done, err := c.parseArgs(args, 0); done {
 		return err
@@ -64,7 +65,7 @@ func setupCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	if *printOnly {
-		return writeJSON(stdout, appsetup.SecretSettings(creds, cfg.HTTP.PublicURL))
+		return writeJSON(stdout, appsetup.Printed(creds, cfg.HTTP.PublicURL))
 	}
 	if err := files.Write(creds, *force); err != nil {
 		return fmt.Errorf("setup: the App %q exists, but its credentials could not be saved: %w", creds.Slug, err)

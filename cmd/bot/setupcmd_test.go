@@ -151,9 +151,13 @@ func TestSetup(t *testing.T) {
 		if err != nil {
 			t.Fatalf("setup: %v\n%s", err, progress)
 		}
-		var got map[string]string
-		if err := json.Unmarshal([]byte(out), &got); err != nil {
+		var printed appsetup.Secrets
+		if err := json.Unmarshal([]byte(out), &printed); err != nil {
 			t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+		}
+		got := printed.Settings
+		if created := sim.CreatedApps(); len(created) != 1 || printed.OAuth.ClientSecret != created[0].ClientSecret || printed.OAuth.ClientID == "" {
+			t.Errorf("printed the OAuth client %+v; the simulator created %+v", printed.OAuth, created)
 		}
 		if got["STAGECOACH_GITHUB_APP_ID"] != strconv.FormatInt(sim.AppID(), 10) || got["STAGECOACH_GITHUB_PRIVATE_KEY"] != string(sim.AppPrivateKeyPEM()) ||
 			got["STAGECOACH_WEBHOOK_SECRET"] != "whsec-from-github" || got["STAGECOACH_GITHUB_API_URL"] != sim.URL() {

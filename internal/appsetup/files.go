@@ -129,18 +129,31 @@ func (f Files) Settings(c Credentials, publicURL string) []string {
 		"STAGECOACH_WEBHOOK_SECRET_FILE="+f.WebhookSecret)
 }
 
-// SecretSettings are the settings that make the bot use the App, the secrets themselves
-// among them, for a secret store: setting name → value.
-func SecretSettings(c Credentials, publicURL string) map[string]string {
-	m := map[string]string{
+// Secrets is what `bot setup --print` prints for a secret store.
+type Secrets struct {
+	// Settings make the bot use the App, the secrets themselves among them: setting → value.
+	Settings map[string]string `json:"settings"`
+	// OAuth is the App's OAuth client, which the bot does not use today.
+	OAuth struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	} `json:"oauth"`
+	// InstallURL is the page that installs the App.
+	InstallURL string `json:"install_url"`
+}
+
+// Printed are c's credentials for a secret store.
+func Printed(c Credentials, publicURL string) Secrets {
+	s := Secrets{Settings: map[string]string{
 		"STAGECOACH_GITHUB_PRIVATE_KEY": c.PrivateKeyPEM,
 		"STAGECOACH_WEBHOOK_SECRET":     c.WebhookSecret,
-	}
+	}, InstallURL: c.InstallURL()}
 	for _, l := range commonSettings(c, publicURL) {
 		k, v, _ := strings.Cut(l, "=")
-		m[k] = v
+		s.Settings[k] = v
 	}
-	return m
+	s.OAuth.ClientID, s.OAuth.ClientSecret = c.ClientID, c.ClientSecret
+	return s
 }
 
 func commonSettings(c Credentials, publicURL string) []string {

@@ -92,9 +92,11 @@ func TestFiles(t *testing.T) {
 		}
 		ghes := creds
 		ghes.APIURL = "https://github.example.com/api/v3/"
-		s := appsetup.SecretSettings(ghes, "https://bot.example.com")
-		if s["STAGECOACH_GITHUB_API_URL"] != ghes.APIURL || s["STAGECOACH_WEBHOOK_SECRET"] != "webhook-secret" || s["STAGECOACH_GITHUB_PRIVATE_KEY"] != creds.PrivateKeyPEM {
-			t.Errorf("SecretSettings = %v", s)
+		p := appsetup.Printed(ghes, "https://bot.example.com")
+		s := p.Settings
+		if s["STAGECOACH_GITHUB_API_URL"] != ghes.APIURL || s["STAGECOACH_WEBHOOK_SECRET"] != "webhook-secret" || s["STAGECOACH_GITHUB_PRIVATE_KEY"] != creds.PrivateKeyPEM ||
+			p.OAuth.ClientSecret != "client-secret" || p.InstallURL != creds.InstallURL() {
+			t.Errorf("Printed = %+v", p)
 		}
 	})
 }

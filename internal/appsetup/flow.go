@@ -23,8 +23,15 @@ import (
 // GitHubCom is github.com's web root, the default GitHub.
 const GitHubCom = "https://github.com"
 
-// DefaultName is the App's name when none is given.
-const DefaultName = "stagecoach"
+// DefaultName is the App's name when none is given: "stagecoach", or "stagecoach-<org>" for
+// an organisation's, since names are unique across a GitHub instance. GitHub's confirmation
+// page lets the person change it.
+func DefaultName(org string) string {
+	if org == "" {
+		return "stagecoach"
+	}
+	return "stagecoach-" + strings.ToLower(org)
+}
 
 // CallbackPath is where GitHub sends the browser back with the code, below the local page.
 const CallbackPath = "/callback"
@@ -39,7 +46,7 @@ type Options struct {
 	// Org creates the App under this organisation; empty creates it under the account signed
 	// in to GitHub in the browser.
 	Org string
-	// Name is the App's name, unique on the GitHub instance. Default DefaultName.
+	// Name is the App's name, unique on the GitHub instance. Default DefaultName(Org).
 	Name string
 	// PublicURL is the bot's external base URL; its WebhookPath receives the App's webhooks.
 	// Required.
@@ -143,7 +150,7 @@ func New(opts Options, localURL string) (*Setup, error) {
 		opts.APIURL = APIURLFor(opts.WebURL)
 	}
 	if opts.Name == "" {
-		opts.Name = DefaultName
+		opts.Name = DefaultName(opts.Org)
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
