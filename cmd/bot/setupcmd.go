@@ -56,7 +56,7 @@ func setupCommand(ctx context.Context, args []string, getenv func(string) string
 		if files, err = appsetup.FilesIn(cfg.Store.DataDir); err != nil {
 			return err
 		}
-		if err := files.CheckFree(*force); err != nil {
+		if err := files.Prepare(*force); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
 	}
@@ -68,7 +68,8 @@ func setupCommand(ctx context.Context, args []string, getenv func(string) string
 		return writeJSON(stdout, appsetup.Printed(creds, cfg.HTTP.PublicURL))
 	}
 	if err := files.Write(creds, *force); err != nil {
-		return fmt.Errorf("setup: the App %q exists, but its credentials could not be saved: %w", creds.Slug, err)
+		return fmt.Errorf("setup: the App %q exists, but its credentials could not be saved: %w; generate a private key "+
+			"and set a webhook secret on its settings page (%s), or delete it there and run `bot setup` again", creds.Slug, err, creds.HTMLURL)
 	}
 	fmt.Fprintf(stdout, "\nCreated the GitHub App %q (id %d): %s\n", creds.Name, creds.AppID, creds.HTMLURL)
 	fmt.Fprintf(stdout, "Wrote its private key, webhook secret and OAuth client credentials to %s (mode 0600).\n", files.Dir)

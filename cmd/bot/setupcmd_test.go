@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -165,6 +166,19 @@ func TestSetup(t *testing.T) {
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Errorf("--print wrote %v", entries)
+		}
+	})
+
+	t.Run("a data directory it cannot write to stops it before the App is created", func(t *testing.T) {
+		t.Parallel()
+		sim := setupSim(t)
+		file := filepath.Join(t.TempDir(), "a-file")
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := setupRun(t, map[string]string{"STAGECOACH_DATA_DIR": file}, "--public-url", "https://bot.example.com", "--github-url", sim.WebURL())
+		if err == nil || !strings.Contains(err.Error(), "making "+file) || len(sim.CreatedApps()) != 0 {
+			t.Errorf("err = %v", err)
 		}
 	})
 

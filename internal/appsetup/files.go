@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,7 +42,7 @@ func (f Files) all() []string { return []string{f.App, f.PrivateKey, f.WebhookSe
 func (f Files) Existing() []string {
 	var out []string
 	for _, p := range f.all() {
-		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Lstat(p); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -53,10 +52,14 @@ func (f Files) Existing() []string {
 // ErrExists means credentials are there already and would be overwritten.
 var ErrExists = errors.New("credentials exist already")
 
-// CheckFree fails with ErrExists, naming the files, when any of them exists and force is off.
-func (f Files) CheckFree(force bool) error {
+// Prepare makes sure the credentials can be written: it fails with ErrExists, naming the
+// files, when any of them exists and force is off, and makes their directory (mode 0700).
+func (f Files) Prepare(force bool) error {
 	if have := f.Existing(); len(have) > 0 && !force {
 		return fmt.Errorf("%w (%s): they belong to an App created before; move them away, or give --force to replace them", ErrExists, strings.Join(have, ", "))
+	}
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return fmt.Errorf("making %s: %w", f.Dir, err)
 	}
 	return nil
 }
@@ -65,11 +68,8 @@ func (f Files) CheckFree(force bool) error {
 // place, so a reader sees the old file or the new one, never a part. Without force it refuses
 // to replace existing files.
 func (f Files) Write(c Credentials, force bool) error {
-	if err := f.CheckFree(force); err != nil {
+	if err := f.Prepare(force); err != nil {
 		return err
-	}
-	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
-		return fmt.Errorf("making %s: %w", f.Dir, err)
 	}
 	app, err := json.MarshalIndent(struct {
 		Credentials
