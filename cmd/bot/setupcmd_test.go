@@ -16,7 +16,6 @@ import (
 	"github.com/stagecoach/stagecoach/internal/appsetup/appsetuptest"
 	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
-	"github.com/stagecoach/stagecoach/internal/githubsim"
 )
 
 var localPage = regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+) in a browser`)
@@ -68,22 +67,12 @@ func setupRun(t *testing.T, env map[string]string, args ...string) (stdout, stde
 	return out.String(), errOut.String(), err
 }
 
-func setupSim(t *testing.T) *githubsim.Sim {
-	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "whsec-from-github", AppID: 31337, AppSlug: "stagecoach-acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 func TestSetup(t *testing.T) {
 	t.Parallel()
 
 	t.Run("creates the App on the simulated GitHub and a bot configured as it says authenticates", func(t *testing.T) {
 		t.Parallel()
-		sim := setupSim(t)
+		sim := appsetuptest.NewSim(t)
 		inst := sim.AddInstallation("acme")
 		dir := t.TempDir()
 		out, _, err := setupRun(t, map[string]string{"STAGECOACH_PUBLIC_URL": "https://bot.example.com"},
@@ -120,7 +109,7 @@ func TestSetup(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the printed settings %v: %v", env, err)
 		}
-		if cfg.GitHub.AppID != sim.AppID() || cfg.HTTP.WebhookSecret != "whsec-from-github" || cfg.GitHub.APIURL != sim.URL() ||
+		if cfg.GitHub.AppID != sim.AppID() || cfg.HTTP.WebhookSecret != appsetuptest.WebhookSecret || cfg.GitHub.APIURL != sim.URL() ||
 			cfg.GitHub.AppSlug != "stagecoach-acme" || cfg.HTTP.PublicURL != "https://bot.example.com" {
 			t.Errorf("the printed settings give %+v %+v", cfg.GitHub, cfg.HTTP)
 		}
@@ -145,7 +134,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("--print prints the settings as JSON and writes nothing", func(t *testing.T) {
 		t.Parallel()
-		sim := setupSim(t)
+		sim := appsetuptest.NewSim(t)
 		dir := t.TempDir()
 		out, progress, err := setupRun(t, map[string]string{"STAGECOACH_GITHUB_API_URL": sim.URL(), "STAGECOACH_DATA_DIR": dir},
 			"--public-url", "https://bot.example.com", "--print")
@@ -161,7 +150,7 @@ func TestSetup(t *testing.T) {
 			t.Errorf("printed the OAuth client %+v; the simulator created %+v", printed.OAuth, created)
 		}
 		if got["STAGECOACH_GITHUB_APP_ID"] != strconv.FormatInt(sim.AppID(), 10) || got["STAGECOACH_GITHUB_PRIVATE_KEY"] != string(sim.AppPrivateKeyPEM()) ||
-			got["STAGECOACH_WEBHOOK_SECRET"] != "whsec-from-github" || got["STAGECOACH_GITHUB_API_URL"] != sim.URL() {
+			got["STAGECOACH_WEBHOOK_SECRET"] != appsetuptest.WebhookSecret || got["STAGECOACH_GITHUB_API_URL"] != sim.URL() {
 			t.Errorf("printed %v", got)
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -171,7 +160,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("a data directory it cannot write to stops it before the App is created", func(t *testing.T) {
 		t.Parallel()
-		sim := setupSim(t)
+		sim := appsetuptest.NewSim(t)
 		file := filepath.Join(t.TempDir(), "a-file")
 		if err := os.WriteFile(file, nil, 0o600); err != nil {
 			t.Fatal(err)

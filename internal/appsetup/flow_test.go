@@ -14,17 +14,6 @@ import (
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 )
 
-// newSim starts a simulator whose App the manifest flow hands out.
-func newSim(t *testing.T) *githubsim.Sim {
-	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{WebhookSecret: "whsec-from-github", AppID: 4242, AppSlug: "stagecoach-acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
-}
-
 // serve starts the setup page for opts on a local test server and returns it and its URL.
 func serve(t *testing.T, opts appsetup.Options) (*appsetup.Setup, string) {
 	t.Helper()
@@ -45,7 +34,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("a browser following the page creates the App under the organisation and Wait returns its credentials", func(t *testing.T) {
 		t.Parallel()
-		sim := newSim(t)
+		sim := appsetuptest.NewSim(t)
 		s, local := serve(t, appsetup.Options{WebURL: sim.WebURL(), Org: "acme", Name: "stagecoach-acme", PublicURL: "https://bot.example.com/"})
 		status, body, err := appsetuptest.Browse(t.Context(), local)
 		if err != nil || status != http.StatusOK {
@@ -55,8 +44,8 @@ func TestSetup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.AppID != 4242 || c.Slug != "stagecoach-acme" || c.Name != "stagecoach-acme" || c.Owner != "acme" ||
-			c.WebhookSecret != "whsec-from-github" || c.PrivateKeyPEM != string(sim.AppPrivateKeyPEM()) || c.APIURL != sim.URL() {
+		if c.AppID != 31337 || c.Slug != "stagecoach-acme" || c.Name != "stagecoach-acme" || c.Owner != "acme" ||
+			c.WebhookSecret != appsetuptest.WebhookSecret || c.PrivateKeyPEM != string(sim.AppPrivateKeyPEM()) || c.APIURL != sim.URL() {
 			t.Errorf("credentials %+v", c)
 		}
 		created := sim.CreatedApps()
@@ -81,7 +70,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("a redirect with another state is refused and the setup goes on", func(t *testing.T) {
 		t.Parallel()
-		sim := newSim(t)
+		sim := appsetuptest.NewSim(t)
 		s, local := serve(t, appsetup.Options{WebURL: sim.WebURL(), PublicURL: "https://bot.example.com"})
 		resp, err := http.Get(local + appsetup.CallbackPath + "?code=forged&state=" + strings.Repeat("0", 40))
 		if err != nil {
@@ -131,7 +120,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("a failed conversion ends the setup and says the App may exist", func(t *testing.T) {
 		t.Parallel()
-		sim := newSim(t)
+		sim := appsetuptest.NewSim(t)
 		sim.InjectFault(githubsim.Fault{Method: http.MethodPost, PathPrefix: "/app-manifests/", Status: http.StatusInternalServerError})
 		s, local := serve(t, appsetup.Options{WebURL: sim.WebURL(), PublicURL: "https://bot.example.com"})
 		if status, _, _ := appsetuptest.Browse(t.Context(), local); status != http.StatusBadGateway {
@@ -155,7 +144,7 @@ func TestSetup(t *testing.T) {
 
 func TestConvert(t *testing.T) {
 	t.Parallel()
-	sim := newSim(t)
+	sim := appsetuptest.NewSim(t)
 	_, local := serve(t, appsetup.Options{WebURL: sim.WebURL(), PublicURL: "https://bot.example.com"})
 	if _, _, err := appsetuptest.Browse(t.Context(), local); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/stagecoach/stagecoach/internal/appsetup"
+	"github.com/stagecoach/stagecoach/internal/appsetup/appsetuptest"
 	"github.com/stagecoach/stagecoach/internal/githubapi"
 	"github.com/stagecoach/stagecoach/internal/githubapp"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
@@ -161,7 +162,7 @@ func TestPermissions(t *testing.T) {
 
 	t.Run("the manifest asks for exactly what the bot's GitHub API calls need", func(t *testing.T) {
 		t.Parallel()
-		sim := newSim(t)
+		sim := appsetuptest.NewSim(t)
 		called := everyCall(t.Context(), t, sim)
 		iface := reflect.TypeFor[githubapi.Client]()
 		for i := range iface.NumMethod() {

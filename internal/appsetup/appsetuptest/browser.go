@@ -1,4 +1,5 @@
-// Package appsetuptest plays the person in the browser for tests of the App manifest flow.
+// Package appsetuptest plays the person in the browser for tests of the App manifest flow, and
+// starts the simulated GitHub they create the App on.
 package appsetuptest
 
 import (
@@ -11,6 +12,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"testing"
+
+	"github.com/stagecoach/stagecoach/internal/githubsim"
 )
 
 var (
@@ -62,4 +66,19 @@ func send(c *http.Client, req *http.Request) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
+}
+
+// WebhookSecret is the webhook secret the App of NewSim hands out.
+const WebhookSecret = "whsec-from-github"
+
+// NewSim starts a simulated GitHub whose manifest conversion hands out App 31337,
+// "stagecoach-acme", with WebhookSecret; it is closed when t ends.
+func NewSim(t testing.TB) *githubsim.Sim {
+	t.Helper()
+	sim, err := githubsim.New(githubsim.Options{WebhookSecret: WebhookSecret, AppID: 31337, AppSlug: "stagecoach-acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	return sim
 }
