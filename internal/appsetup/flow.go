@@ -286,7 +286,7 @@ func (s *Setup) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.finish(creds, nil)
-	s.result(w, http.StatusOK, "Created the GitHub App "+creds.Name, "Its credentials are with stagecoach now.", creds.InstallURL())
+	s.result(w, http.StatusOK, "Created the GitHub App "+creds.Name, "bot setup has its credentials and saves them; the terminal says where.", creds.InstallURL())
 }
 
 // finish records the outcome and releases Wait. Caller holds s.mu.
