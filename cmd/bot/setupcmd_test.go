@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"errors"
 	"os"
 	"path/filepath"
@@ -185,5 +186,22 @@ func TestREADMEListsTheAppsPermissionsAndEvents(t *testing.T) {
 	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	if want := appsetup.Markdown(); !strings.Contains(norm(readme(t)), norm(want)) {
 		t.Errorf("README's \"Installing the GitHub App\" should list, as appsetup declares them (line breaks aside):\n%s", want)
+	}
+}
+
+func TestLocalURL(t *testing.T) {
+	t.Parallel()
+	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 3000}
+	for listen, want := range map[string]string{
+		"127.0.0.1:0":    "http://127.0.0.1:3000",
+		":3000":          "http://localhost:3000",
+		"0.0.0.0:3000":   "http://localhost:3000",
+		"[::]:3000":      "http://localhost:3000",
+		"localhost:3000": "http://localhost:3000",
+		"[::1]:0":        "http://[::1]:3000",
+	} {
+		if got := localURL(listen, addr); got != want {
+			t.Errorf("localURL(%q) = %s, want %s", listen, got, want)
+		}
 	}
 }
