@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
