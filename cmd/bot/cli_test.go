@@ -19,7 +19,7 @@ import (
 )
 
 // commandsWithSettings are the commands config.Settings attributes settings to, as typed.
-var commandsWithSettings = [][]string{{"serve"}, {"doctor"}, {"schedule"}, {"toolchain", "install"}, {"demo"}}
+var commandsWithSettings = [][]string{{"serve"}, {"doctor"}, {"schedule"}, {"toolchain", "install"}, {"demo"}, {"setup"}}
 
 var envName = regexp.MustCompile(`\b(STAGECOACH|PULUMI_CONFIG)_[A-Z_]+\b`)
 

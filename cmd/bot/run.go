@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 const usage = `stagecoach — Pulumi pull-request environments, promotions and sleep schedules, as a GitHub App.
 
 Usage:
+  bot setup                     create the GitHub App in one click and save its credentials
   bot serve                     run the webhook server and the job workers
   bot doctor                    check the setup: Pulumi CLI, backend, secrets, database, GitHub App
   bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml)
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return demoCommand(ctx, rest, getenv, stdout)
 	case "schedule":
 		return scheduleCommand(ctx, rest, getenv, time.Now, stdout)
+	case "setup":
+		return setupCommand(ctx, rest, getenv, stdout, os.Stderr)
 	}
 	return usagef("unknown command %q (see `bot --help` for the commands)", cmd)
 }

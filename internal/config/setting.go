@@ -24,7 +24,7 @@ type Setting struct {
 	// Secret marks values that are never printed.
 	Secret bool
 	// Commands names the `bot` commands that read the setting ("serve", "doctor", "schedule",
-	// "toolchain install", "demo"); their --help lists it, and only theirs.
+	// "toolchain install", "demo", "setup"); their --help lists it, and only theirs.
 	Commands []string
 	// Flag offers the setting as a command-line flag, named by FlagName, on each of Commands.
 	// A flag wins over the variable. Secrets get none, as a command line is visible to every user of
@@ -40,6 +40,7 @@ const (
 	CommandSchedule  = "schedule"
 	CommandToolchain = "toolchain install"
 	CommandDemo      = "demo"
+	CommandSetup     = "setup"
 )
 
 // FlagName is the flag of a setting that has one: the variable without STAGECOACH_, in lower
@@ -65,12 +66,15 @@ func SettingsOf(command string) []Setting {
 // Settings lists every environment variable, in the order the README documents them.
 func Settings() []Setting {
 	// Who reads what: serve everything; doctor what its checks look at (and it validates the rest);
-	// schedule the database and the GitHub App; toolchain install and demo only the Pulumi CLI.
+	// schedule the database and the GitHub App; toolchain install and demo only the Pulumi CLI;
+	// setup the public URL, the GitHub it creates the App on and the data directory it writes to.
 	var (
 		serve    = []string{CommandServe}
 		checked  = []string{CommandServe, CommandDoctor}
 		reported = []string{CommandServe, CommandDoctor, CommandSchedule}
-		cli      = []string{CommandServe, CommandDoctor, CommandToolchain, CommandDemo}
+		// gitHubSite: where the App's credentials are kept and which GitHub it lives on.
+		gitHubSite = []string{CommandServe, CommandDoctor, CommandSchedule, CommandSetup}
+		cli        = []string{CommandServe, CommandDoctor, CommandToolchain, CommandDemo}
 	)
 	return []Setting{
 		{Env: "STAGECOACH_ADDR", Default: ":8080", Help: "HTTP listen address for webhooks, health, metrics and the status page",
@@ -85,8 +89,8 @@ func Settings() []Setting {
 		{Env: "STAGECOACH_REPO_ALLOWLIST", Default: "(all)", Help: "comma-separated owner/repo globs; events from other repositories are acknowledged and dropped",
 			Commands: serve,
 			set:      func(c *Config, v string) error { c.HTTP.RepoAllowlist = splitList(v); return nil }},
-		{Env: "STAGECOACH_PUBLIC_URL", Help: "external base URL of the bot, for links to logs in comments",
-			Commands: serve, Flag: true,
+		{Env: "STAGECOACH_PUBLIC_URL", Help: "external base URL of the bot, for links to logs in comments and the App's webhook URL",
+			Commands: []string{CommandServe, CommandSetup}, Flag: true,
 			set: func(c *Config, v string) error { c.HTTP.PublicURL = strings.TrimRight(v, "/"); return nil }},
 		{Env: "STAGECOACH_ADMIN_ADDR", Help: "second listen address for the status page, /metrics and /logs/{id}; when set, STAGECOACH_ADDR serves only the webhook, /healthz and /readyz",
 			Commands: serve, Flag: true,
@@ -101,7 +105,7 @@ func Settings() []Setting {
 			Commands: serve,
 			set:      func(c *Config, v string) error { return parseDuration(&c.HTTP.ShutdownTimeout, v) }},
 		{Env: "STAGECOACH_DATA_DIR", Default: "./.stagecoach", Help: "directory for the SQLite database, the file state backend and work directories",
-			Commands: reported, Flag: true,
+			Commands: gitHubSite, Flag: true,
 			set: func(c *Config, v string) error { c.Store.DataDir = v; return nil }},
 		{Env: "STAGECOACH_DATABASE_URL", Default: "(SQLite in the data dir)", Help: "postgres://… to share one Postgres between replicas, or sqlite:///path", Secret: true,
 			Commands: reported, Flag: true,
@@ -127,7 +131,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Env: "STAGECOACH_GITHUB_API_URL", Default: "https://api.github.com/", Help: "GitHub REST API base URL (GitHub Enterprise Server: https://HOST/api/v3/)",
-			Commands: reported, Flag: true,
+			Commands: gitHubSite, Flag: true,
 			set: func(c *Config, v string) error { c.GitHub.APIURL = v; return nil }},
 		{Env: "STAGECOACH_GITHUB_APP_SLUG", Default: "(looked up)", Help: "the App's slug; events from <slug>[bot] are ignored",
 			Commands: serve,

@@ -54,6 +54,17 @@
 //   - check runs are listed with filter=latest by default (newest run per name);
 //   - push payloads carry integer created_at/pushed_at in their repository object.
 //
+// # Creating the App from a manifest
+//
+// A form posting "manifest" to WebURL()+"/settings/apps/new?state=S" (or
+// "/organizations/{org}/settings/apps/new") is checked as GitHub checks it (known permissions
+// and levels, each default event's permission granted) and redirected at once to its
+// redirect_url with "code" and "state" (GitHub first asks the person to confirm).
+// POST /app-manifests/{code}/conversions converts a code once, within an hour, into the
+// credentials of the App the simulator hosts (AppID, AppPrivateKeyPEM, Options.WebhookSecret,
+// new OAuth client credentials) under the manifest's name; later webhooks go to the manifest's
+// webhook URL. CreatedApps lists the Apps made so.
+//
 // # Faults
 //
 // InjectFault makes matching requests answer 5xx, GitHub's primary (403, X-RateLimit-

@@ -29,6 +29,7 @@ func (s *Sim) handler() http.Handler {
 	s.pullRoutes(mux)
 	s.checkRoutes(mux)
 	s.deployRoutes(mux)
+	s.manifestRoutes(mux)
 	mux.HandleFunc("GET /_codeload/{owner}/{repo}/{kind}/{sha}", s.serveArchive)
 	mux.HandleFunc("GET /_raw/{owner}/{repo}/{sha}/{path...}", s.serveRaw)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

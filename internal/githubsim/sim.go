@@ -55,6 +55,8 @@ type Sim struct {
 	teamInvites map[string]map[string]bool
 	// customRoles are the custom role names of collaborators whose base role is in collaborators.
 	customRoles map[string]map[string]string
+	// manifests is the App manifest flow's state, made on first use.
+	manifests *manifestState
 }
 
 // New starts a simulator with a fresh RSA app key. Close it when done.

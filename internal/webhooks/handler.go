@@ -22,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,13 +136,22 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("webhook handler: allowlist entry %q: %w", g, err)
 		}
 	}
-	return &Handler{opts: o, slots: make(chan struct{}, o.MaxConcurrent), handlers: map[string]eventHandler{
+	return &Handler{opts: o, slots: make(chan struct{}, o.MaxConcurrent), handlers: eventHandlers()}, nil
+}
+
+// eventHandlers are the handlers of the events the bot acts on.
+func eventHandlers() map[string]eventHandler {
+	return map[string]eventHandler{
 		"pull_request":  pullRequest,
 		"issue_comment": issueComment,
 		"push":          push,
 		"deployment":    deployment,
-	}}, nil
+	}
 }
+
+// Events lists the events the bot acts on (those with a handler), sorted: the GitHub App
+// subscribes to exactly these. GitHub sends ping without a subscription.
+func Events() []string { return slices.Sorted(maps.Keys(eventHandlers())) }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
