@@ -13,7 +13,6 @@ import (
 	"github.com/stagecoach/stagecoach/examples"
 	"github.com/stagecoach/stagecoach/internal/bot/bottest"
 	"github.com/stagecoach/stagecoach/internal/engine"
-	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
 	"github.com/stagecoach/stagecoach/internal/stackkeys"
@@ -81,7 +80,7 @@ schedules:
 func assertOutputs(t *testing.T, w *bottest.World, stack string, want map[string]string) {
 	t.Helper()
 	got := map[string]string{}
-	for k, o := range enginetest.StateOutputs(t, w.Backend, "minimal", stack) {
+	for k, o := range w.Outputs("minimal", stack) {
 		got[k] = o.Value
 	}
 	if !maps.Equal(got, want) {
