@@ -12,14 +12,13 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 )
 
 // projectNamespace is the config namespace of the program's own settings
 // (the project name in Pulumi.yaml).
 const projectNamespace = "stagecoach-infra"
-
-// botNamespace holds the keys the stagecoach bot sets on stacks.
-const botNamespace = "stagecoach"
 
 // Config keys. Objects are YAML maps in the stack file, which Pulumi hands to
 // the program as JSON strings.
@@ -34,9 +33,11 @@ const (
 	keySeed       = projectNamespace + ":seed"
 	keySettings   = projectNamespace + ":settings"
 	keyFlags      = projectNamespace + ":flags"
-	keyPR         = botNamespace + ":pr"
-	keySlot       = botNamespace + ":slot"
-	keySleeping   = botNamespace + ":sleeping"
+	keyPR         = stackkeys.PR
+	keySlot       = stackkeys.Slot
+	keySleeping   = stackkeys.Sleeping
+	keyCommit     = stackkeys.Commit
+	keyRef        = stackkeys.Ref
 )
 
 // configKeys lists every key the program reads. A stack file key in the
@@ -44,7 +45,7 @@ const (
 func configKeys() []string {
 	return []string{
 		keyRegion, keyProduction, keyEphemeral, keyNetwork, keyService, keyDatabase,
-		keyMonitoring, keySeed, keySettings, keyFlags, keyPR, keySlot, keySleeping,
+		keyMonitoring, keySeed, keySettings, keyFlags, keyPR, keySlot, keySleeping, keyCommit, keyRef,
 	}
 }
 
@@ -71,6 +72,12 @@ type Config struct {
 	// Sleeping scales the environment to its floor (stagecoach:sleeping), set
 	// by the bot's scheduler. Refused in production. Default false.
 	Sleeping bool
+	// Commit is the full SHA of the commit being deployed (stagecoach:commit),
+	// set by the bot on every operation. Default "" (run by hand).
+	Commit string
+	// Ref is the branch being deployed (stagecoach:ref): the PR's head branch
+	// or the default branch, set by the bot on every operation. Default "".
+	Ref string
 	// Network is stagecoach-infra:network.
 	Network NetworkConfig
 	// Service is stagecoach-infra:service.
@@ -234,6 +241,7 @@ func parseConfig(stack string, get func(key string) (string, bool)) (Config, err
 	}
 
 	cfg.Region = str(keyRegion)
+	cfg.Commit, cfg.Ref = str(keyCommit), str(keyRef)
 	boolean(keyProduction, &cfg.Production)
 	boolean(keyEphemeral, &cfg.Ephemeral)
 	boolean(keySleeping, &cfg.Sleeping)

@@ -75,5 +75,7 @@ func run(ctx *pulumi.Context, cfg Config, code seedCode) error {
 	ctx.Export("parameterPath", pulumi.String(cfg.parameterPath()))
 	ctx.Export("databaseEndpoint", db.cluster.Endpoint)
 	ctx.Export("sleeping", pulumi.Bool(cfg.Sleeping))
+	ctx.Export("commit", pulumi.String(cfg.Commit))
+	ctx.Export("ref", pulumi.String(cfg.Ref))
 	return nil
 }

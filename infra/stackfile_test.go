@@ -9,6 +9,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 )
 
 // TestStackFilesThroughPulumiConfig feeds each stack file to the program the
@@ -64,7 +66,7 @@ func TestStackFilesUseKnownKeys(t *testing.T) {
 			ns, _, _ := strings.Cut(key, ":")
 			switch {
 			case ns == "aws":
-			case ns == projectNamespace || ns == botNamespace:
+			case ns == projectNamespace || ns == stackkeys.Namespace:
 				if !slices.Contains(configKeys(), key) {
 					t.Errorf("Pulumi.%s.yaml: %s is not a key the program reads", file, key)
 				}
@@ -73,7 +75,7 @@ func TestStackFilesUseKnownKeys(t *testing.T) {
 			}
 		}
 		for key := range stackValues(t, file) {
-			if strings.HasPrefix(key, botNamespace+":") {
+			if strings.HasPrefix(key, stackkeys.Namespace+":") {
 				t.Errorf("Pulumi.%s.yaml commits %s, which only the bot sets", file, key)
 			}
 		}

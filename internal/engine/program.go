@@ -71,6 +71,7 @@ const (
 	TagPR   = "stagecoach:pr"   // pull request number of an ephemeral environment
 	TagSHA  = "stagecoach:sha"  // commit deployed last
 	TagEnv  = "stagecoach:env"  // environment name (dev, staging, prod, pr-12)
+	TagRef  = "stagecoach:ref"  // branch deployed last (a PR's head branch, or the default branch)
 )
 
 var (

@@ -18,6 +18,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -253,7 +254,8 @@ func (s *Service) set(ctx context.Context, env store.PREnvironment, fn func(*sto
 }
 
 // request builds the engine request of a deploy or preview of sha: the template's config, the
-// bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…) and the tags.
+// bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…), the commit and the
+// PR's head branch (stagecoach:commit, stagecoach:ref) and the tags.
 func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
 	owner, name := githubapi.SplitRepo(env.Repo)
 	dir, err := s.o.Sources.Project(ctx, gh, owner, name, sha, cfg.Project)
@@ -272,12 +274,24 @@ func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repocon
 	if err != nil {
 		return engine.Request{}, "", err
 	}
-	for k, v := range bot {
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
+	if err != nil {
+		return engine.Request{}, "", fmt.Errorf("reading the branch of %s#%d: %w", env.Repo, env.PR, err)
+	}
+	ref := pr.GetHead().GetRef()
+	for k, v := range stackkeys.Operation(bot, sha, ref) {
 		values[k] = engine.ConfigValue{Value: v}
 	}
 	return engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
-		Tags:    map[string]string{engine.TagRepo: env.Repo, engine.TagPR: strconv.Itoa(env.PR), engine.TagSHA: sha, engine.TagEnv: env.Stack},
+		Tags: map[string]string{engine.TagRepo: env.Repo, engine.TagPR: strconv.Itoa(env.PR), engine.TagSHA: sha,
+			engine.TagRef: ref, engine.TagEnv: env.Stack},
 		Message: fmt.Sprintf("stagecoach: %s#%d at %s", env.Repo, env.PR, render.ShortSHA(sha))}, project, nil
+}
+
+// recordKeys records the PR stack's own bot-set keys, which every operation on it merges.
+func (s *Service) recordKeys(ctx context.Context, env store.PREnvironment, slot int) error {
+	return s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{
+		stackkeys.PR: strconv.Itoa(env.PR), stackkeys.Slot: strconv.Itoa(slot)})
 }
 
 // opFailure turns an engine error into a result to render and a reason.
@@ -292,8 +306,7 @@ func opFailure(res engine.Result, err error) (engine.Result, string) {
 // deploy previews and deploys the PR's desired head on its slot.
 func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
 	sha, seq := env.DesiredSHA, env.DesiredSeq
-	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{
-		"stagecoach:pr": strconv.Itoa(env.PR), "stagecoach:slot": strconv.Itoa(slot)}); err != nil {
+	if err := s.recordKeys(ctx, env, slot); err != nil {
 		return err
 	}
 	env, err := s.set(ctx, env, func(e *store.PREnvironment) { e.Status, e.LastError = store.PRPreviewing, "" })
@@ -408,8 +421,7 @@ func (s *Service) previewOnly(ctx context.Context, gh githubapi.Client, cfg *rep
 	if slot < 0 {
 		slot = 0
 	}
-	if err := s.o.Records.SetStackConfig(ctx, env.Repo, env.Stack, map[string]string{"stagecoach:pr": strconv.Itoa(env.PR),
-		"stagecoach:slot": strconv.Itoa(slot)}); err != nil {
+	if err := s.recordKeys(ctx, env, slot); err != nil {
 		return err
 	}
 	req, _, err := s.request(ctx, gh, cfg, env, env.HeadSHA)

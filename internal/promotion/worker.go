@@ -17,6 +17,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/render"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -252,12 +253,17 @@ func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconf
 	if err != nil {
 		return engine.Result{}, err
 	}
+	repo, _, err := gh.GetRepository(ctx, owner, name)
+	if err != nil {
+		return engine.Result{}, fmt.Errorf("reading the default branch of %s: %w", p.Repo, err)
+	}
+	ref := repo.GetDefaultBranch()
 	values := map[string]engine.ConfigValue{}
-	for k, v := range botConfig {
+	for k, v := range stackkeys.Operation(botConfig, p.SHA, ref) {
 		values[k] = engine.ConfigValue{Value: v}
 	}
 	req := engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
-		Tags:    map[string]string{engine.TagRepo: p.Repo, engine.TagSHA: p.SHA, engine.TagEnv: env.Name},
+		Tags:    map[string]string{engine.TagRepo: p.Repo, engine.TagSHA: p.SHA, engine.TagRef: ref, engine.TagEnv: env.Name},
 		Message: fmt.Sprintf("stagecoach: %s %s to %s (%s by %s)", verb(*p), render.ShortSHA(p.SHA), env.Name, p.Trigger, p.Requester)}
 	prev, err := s.o.Engine.Preview(ctx, req)
 	if err != nil {

@@ -3,6 +3,8 @@ package repoconfig
 import (
 	"strings"
 	"time"
+
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 )
 
 // Defaults of the settings, as documented on the Config types.
@@ -19,7 +21,7 @@ const (
 	DefaultOptInLabel     = "stagecoach:deploy"
 	DefaultOptOutLabel    = "stagecoach:skip"
 	DefaultKeepLabel      = "stagecoach:keep"
-	DefaultConfigKey      = "stagecoach:sleeping"
+	DefaultConfigKey      = stackkeys.Sleeping
 	DefaultGrace          = time.Hour
 )
 

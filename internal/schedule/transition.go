@@ -14,6 +14,7 @@ import (
 	"github.com/stagecoach/stagecoach/internal/jobs"
 	"github.com/stagecoach/stagecoach/internal/lease"
 	"github.com/stagecoach/stagecoach/internal/repoconfig"
+	"github.com/stagecoach/stagecoach/internal/stackkeys"
 	"github.com/stagecoach/stagecoach/internal/store"
 )
 
@@ -187,7 +188,13 @@ func (s *Scheduler) update(ctx context.Context, a TransitionArgs, t target, load
 	if err != nil {
 		return err
 	}
-	for k, v := range overlay {
+	// The stack keeps the commit and branch it runs; a stack deployed before stagecoach:ref was
+	// tagged gets the default branch.
+	ref := tags[engine.TagRef]
+	if ref == "" {
+		ref = loaded.Branch
+	}
+	for k, v := range stackkeys.Operation(overlay, sha, ref) {
 		values[k] = engine.ConfigValue{Value: v}
 	}
 	verb := "wake"
