@@ -3,10 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stagecoach/stagecoach/internal/testenv"
+	"github.com/stagecoach/stagecoach/internal/testenv/golden"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -38,8 +47,144 @@ func TestDemo(t *testing.T) {
 		if err := run(context.Background(), []string{"demo", "--help"}, func(string) string { return "" }, &out); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), "GitHub is simulated") {
-			t.Fatalf("help = %s", out.String())
+		for _, want := range []string{"GitHub is simulated", "--timeout starts after that build", "not the one-time Pulumi CLI build"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("help lacks %q:\n%s", want, out.String())
+			}
 		}
 	})
+}
+
+func TestDemoToolchain(t *testing.T) {
+	t.Parallel()
+	// The toolchain's real go-build path runs against a fake go command in an empty cache: nothing
+	// is really built, and the demo's messages are those a user would see.
+	withGo := func(t *testing.T, script string) toolchain.Options {
+		if runtime.GOOS == "windows" {
+			t.Skip("the fake go command is a shell script")
+		}
+		found := map[string]string{}
+		if script != "" {
+			path := filepath.Join(t.TempDir(), "go")
+			if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			found["go"] = path
+		}
+		return toolchain.Options{CacheDir: t.TempDir(), DisableDownload: true, LookPath: func(name string) (string, error) {
+			if p, ok := found[name]; ok {
+				return p, nil
+			}
+			return "", exec.ErrNotFound
+		}}
+	}
+	demo := func(ctx context.Context, o toolchain.Options, out *signalBuffer) (string, error) {
+		o.Progress = out
+		_, err := demoTools(ctx, o, out)
+		if err == nil {
+			return out.String(), errors.New("no error")
+		}
+		return out.String(), err
+	}
+	assert := func(t *testing.T, out string, err error, wants ...string) {
+		t.Helper()
+		for _, want := range []string{"First, once:", "8–15 minutes on 2 cores", "--timeout starts after this", "building Pulumi CLI v"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("before the build, the output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, want := range append(wants, "go run ./cmd/bot doctor") {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the error lacks %q:\n%v", want, err)
+			}
+		}
+	}
+
+	t.Run("an interrupted build says it was interrupted, not that something crashed", func(t *testing.T) {
+		t.Parallel()
+		out := newSignalBuffer("building Pulumi CLI")
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			<-out.signal
+			cancel()
+		}()
+		text, err := demo(ctx, withGo(t, "exec sleep 600"), out)
+		assert(t, text, err, "was stopped after", "because it was interrupted", "nothing was installed",
+			"leaving the build time to finish", "go run ./cmd/bot toolchain install")
+	})
+	t.Run("a build killed from outside points at memory", func(t *testing.T) {
+		t.Parallel()
+		text, err := demo(t.Context(), withGo(t, "kill -KILL $$"), newSignalBuffer(""))
+		assert(t, text, err, "killed from outside", "signal: killed", "out-of-memory", "GOFLAGS=-p=1 go run ./cmd/bot toolchain install")
+	})
+	t.Run("a compile error shows the go command's output and the way around it", func(t *testing.T) {
+		t.Parallel()
+		text, err := demo(t.Context(), withGo(t, `echo "main.go:3:2: undefined: frobnicate" >&2; exit 1`), newSignalBuffer(""))
+		assert(t, text, err, "failed after", "undefined: frobnicate", "GOPROXY", "STAGECOACH_PULUMI_COMMAND")
+	})
+	t.Run("no go command says to install Go", func(t *testing.T) {
+		t.Parallel()
+		text, err := demo(t.Context(), withGo(t, ""), newSignalBuffer(""))
+		assert(t, text, err, "needs the go command", "install Go (https://go.dev/dl/)")
+	})
+	t.Run("a cached toolchain is used without the first-time notice", func(t *testing.T) {
+		t.Parallel()
+		o := toolchain.Options{}
+		if _, err := toolchain.Find(t.Context(), o); err != nil {
+			testenv.SkipOrFail(t, "the Pulumi CLI is not installed (%v); run `bot toolchain install`", err)
+		}
+		out := newSignalBuffer("")
+		o.Progress = out
+		if _, err := demoTools(t.Context(), o, out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "First, once") {
+			t.Errorf("the first-time notice shows with a cached toolchain:\n%s", out)
+		}
+	})
+	t.Run("each failure's message and advice", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		for _, why := range []toolchain.BuildFailure{toolchain.BuildStopped, toolchain.BuildKilled, toolchain.BuildNoGo, toolchain.BuildFailed} {
+			cause := map[toolchain.BuildFailure]error{
+				toolchain.BuildStopped: context.Canceled,
+				toolchain.BuildKilled:  errors.New("go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi: signal: killed"),
+				toolchain.BuildNoGo:    exec.ErrNotFound,
+				toolchain.BuildFailed:  errors.New("go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi: exit status 1\nmain.go:3:2: undefined: frobnicate"),
+			}[why]
+			err := &toolchain.BuildError{Tool: "Pulumi CLI v" + toolchain.PulumiVersion, Why: why, Elapsed: 7*time.Minute + 3*time.Second, Err: cause}
+			fmt.Fprintf(&b, "=== %s\n%v\n\n%s\n\n", why, err, toolchainAdvice(err))
+		}
+		fmt.Fprintf(&b, "=== another error\n%s\n", toolchainAdvice(errors.New(`STAGECOACH_PULUMI_COMMAND="/nowhere": not found`)))
+		golden.Assert(t, filepath.Join("testdata", "demo-toolchain-failures.golden"), b.String())
+	})
+}
+
+// signalBuffer is a goroutine-safe writer that closes signal the first time a write contains match.
+type signalBuffer struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	match  string
+	signal chan struct{}
+}
+
+func newSignalBuffer(match string) *signalBuffer {
+	return &signalBuffer{match: match, signal: make(chan struct{})}
+}
+
+func (s *signalBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Write(p)
+	if s.match != "" && strings.Contains(string(p), s.match) {
+		close(s.signal)
+		s.match = ""
+	}
+	return len(p), nil
+}
+
+func (s *signalBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
