@@ -31,8 +31,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	c := newCmdline(config.CommandDemo, "", "Starts the bot on embedded defaults (SQLite, a file state backend, a simulated GitHub and a sample "+
 		"Pulumi project that needs no cloud account) in a temporary directory, plays a pull request from opening to merge, "+
 		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.\n\n"+
-		"The first run builds the pinned Pulumi CLI and YAML language host from the Go module proxy ("+toolchainBuildTime+"), "+
-		"once: later runs find them in seconds. --timeout starts after that build and covers only the demo itself.", stdout)
+		"The first run installs the pinned Pulumi CLI and YAML language host: downloaded, or where get.pulumi.com is out of reach "+
+		"built from the Go module proxy ("+toolchainBuildTime+"), once; later runs find them in seconds. "+
+		"--timeout starts after that and covers only the demo itself.", stdout)
 	timeout := c.fs.Duration("timeout", 5*time.Minute, "give up when the demo itself (not the one-time Pulumi CLI build before it) takes longer")
 	if done, err := c.parseArgs(args, 0); done {
 		return err
