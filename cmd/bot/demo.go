@@ -189,7 +189,7 @@ func toolchainAdvice(err error) string {
 		"go run ./cmd/bot doctor               # checks the setup and says what is still missing",
 		"go run ./cmd/bot demo                 # then takes under a minute",
 	}
-	first := "What to run:"
+	var first string
 	var be *toolchain.BuildError
 	switch {
 	case !errors.As(err, &be):

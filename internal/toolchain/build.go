@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -172,6 +173,10 @@ func newBuildError(ctx context.Context, t target, elapsed time.Duration, err err
 		e.Why = BuildNoGo
 	case errors.As(err, &exit) && exit.ExitCode() == -1:
 		e.Why = BuildKilled
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && (ws.Signal() == syscall.SIGINT || ws.Signal() == syscall.SIGTERM) {
+			// Ctrl-C reaches the whole process group: the go command may die of it before ctx says so.
+			e.Why, e.Err = BuildStopped, fmt.Errorf("%w (%v)", context.Canceled, err)
+		}
 	}
 	return e
 }

@@ -361,6 +361,11 @@ func TestBuildFailureSaysWhatHappened(t *testing.T) {
 		o := withGo(t, `kill -KILL $$`)
 		check(t, o, t.Context(), BuildKilled, "killed from outside", "signal: killed", "out-of-memory", "GOFLAGS=-p=1")
 	})
+	t.Run("a go command that dies of Ctrl-C before the context ends counts as interrupted", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `kill -INT $$`)
+		check(t, o, t.Context(), BuildStopped, "because it was interrupted")
+	})
 	t.Run("no go command says to install Go or point at a CLI", func(t *testing.T) {
 		t.Parallel()
 		check(t, testOptions(t), t.Context(), BuildNoGo, "needs the go command", "STAGECOACH_PULUMI_COMMAND")
