@@ -169,7 +169,12 @@ const toolchainBuildTime = "usually 8–15 minutes on 2 cores, plus Go module do
 // demoTools finds the Pulumi CLI and YAML host or installs them, first saying what is about to happen
 // and how long it takes; a failure says what happened and what to run.
 func demoTools(ctx context.Context, o toolchain.Options, out io.Writer) (toolchain.Tools, error) {
-	if _, err := toolchain.Find(ctx, o); errors.Is(err, toolchain.ErrNotFound) {
+	switch found, err := toolchain.Find(ctx, o); {
+	case !errors.Is(err, toolchain.ErrNotFound):
+	case found.Pulumi != "":
+		fmt.Fprintf(out, "First, once: the Pulumi YAML language host v%s is not installed yet; it is built from the Go module\n"+
+			"proxy (about a minute on 2 cores). The demo's --timeout starts after this.\n\n", toolchain.YAMLVersion)
+	default:
 		fmt.Fprintf(out, "First, once: the Pulumi CLI v%s and its YAML language host are not installed yet. They are\n"+
 			"downloaded from get.pulumi.com, or where that is out of reach built from the Go module proxy\n"+
 			"(%s). Later runs find them in seconds.\n"+

@@ -123,6 +123,29 @@ func TestDemoToolchain(t *testing.T) {
 		text, err := demo(t.Context(), withGo(t, ""))
 		assert(t, text, err, "needs the go command", "install Go (https://go.dev/dl/)")
 	})
+	t.Run("a missing YAML host alone is announced as the short build it is", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, "exit 1")
+		goCmd, _ := o.LookPath("go")
+		pulumi := filepath.Join(t.TempDir(), "pulumi")
+		if err := os.WriteFile(pulumi, []byte("#!/bin/sh\necho v"+toolchain.PulumiVersion+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		o.LookPath = func(name string) (string, error) {
+			switch name {
+			case "go":
+				return goCmd, nil
+			case "pulumi":
+				return pulumi, nil
+			}
+			return "", exec.ErrNotFound
+		}
+		text, err := demo(t.Context(), o)
+		if !strings.Contains(text, "the Pulumi YAML language host v"+toolchain.YAMLVersion+" is not installed yet") ||
+			strings.Contains(text, "8–15 minutes") || !strings.Contains(err.Error(), "building Pulumi YAML language host") {
+			t.Errorf("output:\n%s\nerror: %v", text, err)
+		}
+	})
 	t.Run("a cached toolchain is used without the first-time notice", func(t *testing.T) {
 		t.Parallel()
 		o := toolchain.Options{}
