@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,8 +30,11 @@ const demoRepo = "acme/storefront"
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	c := newCmdline(config.CommandDemo, "", "Starts the bot on embedded defaults (SQLite, a file state backend, a simulated GitHub and a sample "+
 		"Pulumi project that needs no cloud account) in a temporary directory, plays a pull request from opening to merge, "+
-		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.", stdout)
-	timeout := c.fs.Duration("timeout", 5*time.Minute, "give up after this long")
+		"prints each PR comment and state change, and cleans up. GitHub is simulated: nothing leaves this machine.\n\n"+
+		"The first run installs the pinned Pulumi CLI and YAML language host: downloaded, or where get.pulumi.com is out of reach "+
+		"built from the Go module proxy ("+toolchainBuildTime+"), once; later runs find them in seconds. "+
+		"--timeout starts after that and covers only the demo itself.", stdout)
+	timeout := c.fs.Duration("timeout", 5*time.Minute, "give up when the demo itself (not the one-time Pulumi CLI build before it) takes longer")
 	if done, err := c.parseArgs(args, 0); done {
 		return err
 	}
@@ -42,9 +46,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	say("stagecoach demo — GitHub is SIMULATED: an in-process GitHub stands in for github.com, and the")
 	say("sample project deploys with the real Pulumi engine to a local file backend. No account, no cloud, no network.")
 	say("")
-	tools, err := toolchain.Ensure(ctx, toolchain.Options{Command: c.getenv(getenv)("STAGECOACH_PULUMI_COMMAND"), Progress: stdout})
+	tools, err := demoTools(ctx, toolchain.Options{Command: c.getenv(getenv)("STAGECOACH_PULUMI_COMMAND"), Progress: stdout}, stdout)
 	if err != nil {
-		return fmt.Errorf("demo: the Pulumi CLI is needed: %w", err)
+		return err
 	}
 	say("Pulumi CLI %s at %s", tools.Version, tools.Pulumi)
 	// The story's timeout starts now: the one-time toolchain build above (minutes on a cold
@@ -157,6 +161,57 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		time.Since(started).Round(time.Second), w.total)
 	say("  GitHub was simulated; to run the bot for real see the README (bot serve, Installing the GitHub App).")
 	return nil
+}
+
+// toolchainBuildTime is how long the one-time build of the Pulumi CLI and YAML host usually takes.
+const toolchainBuildTime = "usually 8–15 minutes on 2 cores, plus Go module downloads on a cold cache"
+
+// demoTools finds the Pulumi CLI and YAML host or installs them, first saying what is about to happen
+// and how long it takes; a failure says what happened and what to run.
+func demoTools(ctx context.Context, o toolchain.Options, out io.Writer) (toolchain.Tools, error) {
+	switch found, err := toolchain.Find(ctx, o); {
+	case !errors.Is(err, toolchain.ErrNotFound):
+	case found.Pulumi != "":
+		fmt.Fprintf(out, "First, once: the Pulumi YAML language host v%s is not installed yet; it is built from the Go module\n"+
+			"proxy (about a minute on 2 cores). The demo's --timeout starts after this.\n\n", toolchain.YAMLVersion)
+	default:
+		fmt.Fprintf(out, "First, once: the Pulumi CLI v%s and its YAML language host are not installed yet. They are\n"+
+			"downloaded from get.pulumi.com, or where that is out of reach built from the Go module proxy\n"+
+			"(%s). Later runs find them in seconds.\n"+
+			"The demo's --timeout starts after this. Progress every 15 s:\n\n", toolchain.PulumiVersion, toolchainBuildTime)
+	}
+	tools, err := toolchain.Ensure(ctx, o)
+	if err != nil {
+		return tools, fmt.Errorf("demo: the Pulumi CLI is not ready: %w\n\n%s", err, toolchainAdvice(err))
+	}
+	return tools, nil
+}
+
+// toolchainAdvice says what to run after toolchain.Ensure failed with err.
+func toolchainAdvice(err error) string {
+	steps := []string{
+		"go run ./cmd/bot toolchain install    # installs the Pulumi CLI on its own, once (" + toolchainBuildTime + ")",
+		"go run ./cmd/bot doctor               # checks the setup and says what is still missing",
+		"go run ./cmd/bot demo                 # then takes under a minute",
+	}
+	var first string
+	var be *toolchain.BuildError
+	switch {
+	case !errors.As(err, &be):
+		first = "What to run: fix what the message above names (bot doctor says the same), then:"
+	case be.Why == toolchain.BuildStopped:
+		first = "What to run, leaving the build time to finish:"
+	case be.Why == toolchain.BuildKilled:
+		first = "What to run, with memory to spare (GOFLAGS=-p=1 compiles one package at a time):"
+		steps[0] = "GOFLAGS=-p=1 " + steps[0]
+	case be.Why == toolchain.BuildNoGo:
+		first = "What to run: install Go (https://go.dev/dl/), or set STAGECOACH_PULUMI_COMMAND to a pulumi v" +
+			toolchain.PulumiVersion + " binary, then (with the bot binary, `bot` for `go run ./cmd/bot`):"
+	default:
+		first = "What to run: the go command's output above says why; without access to the Go module proxy\n" +
+			"(GOPROXY), set STAGECOACH_PULUMI_COMMAND to a pulumi v" + toolchain.PulumiVersion + " binary instead. Then:"
+	}
+	return first + "\n  " + strings.Join(steps, "\n  ")
 }
 
 // demoWatcher prints the bot's PR comments and deployment statuses as they change.

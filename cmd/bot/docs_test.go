@@ -2,7 +2,13 @@ package main
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -94,4 +100,138 @@ func TestCIRunsTheREADMETestCommand(t *testing.T) {
 	if !strings.Contains(string(ci), "\n"+strings.TrimSpace(m[1])+"\n") {
 		t.Fatalf(".ci/run does not run the README's test command %q as a line of its own", m[1])
 	}
+}
+
+func TestOPERATIONS(t *testing.T) {
+	t.Parallel()
+	read := func(t *testing.T, name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	ops := read(t, "OPERATIONS.md")
+
+	t.Run("every metric it or the README names exists, and it explains every metric there is", func(t *testing.T) {
+		t.Parallel()
+		defined := definedMetrics(t)
+		if len(defined) < 5 {
+			t.Fatalf("found only %v in the code; the scan is broken", defined)
+		}
+		for _, doc := range []string{"OPERATIONS.md", "README.md"} {
+			for _, name := range regexp.MustCompile(`stagecoach_[a-z_]+[a-z]`).FindAllString(read(t, doc), -1) {
+				base := name
+				for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+					if trimmed, ok := strings.CutSuffix(name, suffix); ok && defined[trimmed] {
+						base = trimmed
+					}
+				}
+				if !defined[base] {
+					t.Errorf("%s names %s, which no code defines", doc, name)
+				}
+			}
+		}
+		for name := range defined {
+			if !regexp.MustCompile("(?m)^\\| `" + name + "[{`]").MatchString(ops) {
+				t.Errorf("OPERATIONS.md's metric table has no row for %s", name)
+			}
+		}
+	})
+
+	t.Run("every setting it names exists", func(t *testing.T) {
+		t.Parallel()
+		known := map[string]bool{}
+		for _, s := range config.Settings() {
+			known[s.Env] = true
+		}
+		for _, name := range regexp.MustCompile(`\b(STAGECOACH|PULUMI_CONFIG)_[A-Z_]*[A-Z]`).FindAllString(ops, -1) {
+			if !known[name] {
+				t.Errorf("OPERATIONS.md names the setting %s, which internal/config does not know", name)
+			}
+		}
+	})
+
+	t.Run("every bot command it names exists", func(t *testing.T) {
+		t.Parallel()
+		for _, m := range regexp.MustCompile("`bot ([a-z]+(?: install)?)").FindAllStringSubmatch(ops, -1) {
+			args := append(strings.Fields(m[1]), "--help")
+			if err := run(t.Context(), args, func(string) string { return "" }, io.Discard); err != nil {
+				t.Errorf("OPERATIONS.md names `bot %s`: %v", m[1], err)
+			}
+		}
+	})
+
+	t.Run("the tests it cites exist", func(t *testing.T) {
+		t.Parallel()
+		for _, m := range regexp.MustCompile("`(internal/[a-z/]+)`'s `(Test[A-Za-z]+)`").FindAllStringSubmatch(ops, -1) {
+			files, _ := filepath.Glob(filepath.Join("..", "..", m[1], "*_test.go"))
+			found := false
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err == nil && strings.Contains(string(b), "func "+m[2]+"(") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("OPERATIONS.md cites %s in %s, which is not there", m[2], m[1])
+			}
+		}
+	})
+
+	t.Run("the README links it and SECURITY.md, and its links lead somewhere", func(t *testing.T) {
+		t.Parallel()
+		doc := readme(t)
+		for _, link := range []string{"(OPERATIONS.md)", "(SECURITY.md)"} {
+			if !strings.Contains(doc, link) {
+				t.Errorf("the README does not link %s", link)
+			}
+		}
+		for _, m := range regexp.MustCompile(`\]\(([A-Za-z]+\.md)\)`).FindAllStringSubmatch(ops, -1) {
+			if _, err := os.Stat(filepath.Join("..", "..", m[1])); err != nil {
+				t.Errorf("OPERATIONS.md links %s: %v", m[1], err)
+			}
+		}
+	})
+}
+
+// definedMetrics scans the non-test Go files under internal/ for the names of Prometheus metrics:
+// the Name of a prometheus options literal, or the first argument of prometheus.NewDesc.
+func definedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	names := map[string]bool{}
+	metric := regexp.MustCompile(`^"stagecoach_[a-z_]+"$`)
+	add := func(e ast.Expr) {
+		if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING && metric.MatchString(lit.Value) {
+			names[strings.Trim(lit.Value, `"`)] = true
+		}
+	}
+	err := filepath.WalkDir(filepath.Join("..", "..", "internal"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.KeyValueExpr:
+				if key, ok := n.Key.(*ast.Ident); ok && key.Name == "Name" {
+					add(n.Value)
+				}
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "NewDesc" && len(n.Args) > 0 {
+					add(n.Args[0])
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }

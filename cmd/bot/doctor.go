@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,27 +109,39 @@ func databaseCheck(cfg config.Config) doctor.Check {
 		}}
 }
 
-// describePending says which migrations `bot serve` would apply, without applying them.
+// describePending says which migrations `bot serve` would apply, without applying them, and which
+// the database has from a newer stagecoach.
 func describePending(ctx context.Context, st *store.Store) string {
 	p, err := st.PendingMigrations(ctx)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "could not read the applied migrations: " + err.Error()
+	}
+	var says []string
+	switch {
 	case p.Empty:
-		return "no tables yet; `bot serve` creates them on start"
+		says = append(says, "no tables yet; `bot serve` creates them on start")
 	case p.Count() == 0:
-		return "migrations current"
+		says = append(says, "migrations current")
+	default:
+		parts := slices.Clone(p.Own)
+		if p.River > 0 {
+			parts = append(parts, fmt.Sprintf("%d of River's", p.River))
+		}
+		says = append(says, fmt.Sprintf("%s pending (%s); `bot serve` applies them on start (back up first, see OPERATIONS.md)",
+			migrationCount(p.Count()), strings.Join(parts, ", ")))
 	}
-	var parts []string
-	parts = append(parts, p.Own...)
-	if p.River > 0 {
-		parts = append(parts, fmt.Sprintf("%d of River's", p.River))
+	if len(p.Newer) > 0 {
+		says = append(says, fmt.Sprintf("%s from a newer stagecoach (%s), which this version does not use; "+
+			"see OPERATIONS.md, Rolling back", migrationCount(len(p.Newer)), strings.Join(p.Newer, ", ")))
 	}
-	noun := "migrations"
-	if p.Count() == 1 {
-		noun = "migration"
+	return strings.Join(says, "; ")
+}
+
+func migrationCount(n int) string {
+	if n == 1 {
+		return "1 migration"
 	}
-	return fmt.Sprintf("%d %s pending (%s); `bot serve` applies them on start", p.Count(), noun, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d migrations", n)
 }
 
 func appKeyCheck(gh config.GitHub) doctor.Check {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stagecoach/stagecoach/internal/config"
 	"github.com/stagecoach/stagecoach/internal/githubsim"
+	"github.com/stagecoach/stagecoach/internal/store/storetest"
 	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
@@ -77,4 +80,58 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("output:\n%s", out)
 		}
 	})
+}
+
+func TestDoctorReportsMigrations(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name+": pending ones before an upgrade and newer ones after a rollback, without migrating", func(t *testing.T) {
+			t.Parallel()
+			o := e.NewOptions(t)
+			var cfg config.Config
+			if o.SQLitePath != "" {
+				cfg.Store.DatabaseURL = "sqlite://" + o.SQLitePath
+			} else {
+				sep := "?"
+				if strings.Contains(o.DatabaseURL, "?") {
+					sep = "&"
+				}
+				cfg.Store.DatabaseURL = o.DatabaseURL + sep + "search_path=" + o.Schema
+			}
+			check := databaseCheck(cfg)
+			detail := func() string {
+				t.Helper()
+				d, err := check.Run(t.Context())
+				if err != nil {
+					t.Fatalf("the database check failed: %v", err)
+				}
+				return d
+			}
+
+			st := storetest.Open(t, o)
+			if d := detail(); !strings.HasSuffix(d, "; migrations current") {
+				t.Errorf("a migrated database: %q, want migrations current", d)
+			}
+			var version int
+			var name string
+			if err := st.DB().QueryRowContext(t.Context(), `SELECT version, name FROM stagecoach_migration ORDER BY version DESC LIMIT 1`).Scan(&version, &name); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.DB().ExecContext(t.Context(), `DELETE FROM stagecoach_migration WHERE version = $1`, version); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("1 migration pending (%d %s); `bot serve` applies them on start", version, name)
+			for range 2 { // the check itself applies nothing
+				if d := detail(); !strings.Contains(d, want) {
+					t.Errorf("one migration behind: %q, want %q", d, want)
+				}
+			}
+			if _, err := st.DB().ExecContext(t.Context(), `INSERT INTO stagecoach_migration (version, name, applied_at) VALUES (9001, 'a newer table', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			if d := detail(); !strings.Contains(d, "1 migration from a newer stagecoach (9001 a newer table)") {
+				t.Errorf("a database ahead of the binary: %q, want the newer migration named", d)
+			}
+		})
+	}
 }

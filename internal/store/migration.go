@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -162,66 +163,103 @@ type Pending struct {
 	River int
 	// Empty is true when the database has none of stagecoach's or River's tables yet.
 	Empty bool
+	// Newer names migrations the database has and this binary does not know ("301 …" for
+	// stagecoach's, "River 7" for River's), in order: a newer stagecoach ran against it, as after a
+	// rollback of the binary.
+	Newer []string
 }
 
 // Count is the number of pending migrations.
 func (p Pending) Count() int { return len(p.Own) + p.River }
 
-// PendingMigrations reports which migrations Open would apply, without changing anything.
+// PendingMigrations reports which migrations Open would apply, and which the database has that this
+// binary does not know, without changing anything.
 func (s *Store) PendingMigrations(ctx context.Context) (Pending, error) {
 	var p Pending
-	var existing []rivermigrate.Migration
+	riverAll, err := s.riverMigrations()
+	if err != nil {
+		return p, fmt.Errorf("reading River's migrations: %w", err)
+	}
+	// Read directly: River's own reader fails on a version it does not know.
+	riverApplied, err := s.appliedVersions(ctx, "river_migration", `SELECT version, '' FROM river_migration WHERE line = 'main'`)
+	if err != nil {
+		return p, fmt.Errorf("reading River's migrations: %w", err)
+	}
+	ownApplied, err := s.appliedVersions(ctx, "stagecoach_migration", `SELECT version, name FROM stagecoach_migration`)
+	if err != nil {
+		return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
+	}
+	ours := map[int]bool{}
+	for _, m := range migrations() {
+		ours[m.version] = true
+		if _, ok := ownApplied[m.version]; !ok {
+			p.Own = append(p.Own, fmt.Sprintf("%d %s", m.version, m.name))
+		}
+	}
+	for _, v := range riverAll {
+		if _, ok := riverApplied[v]; !ok {
+			p.River++
+		}
+	}
+	for _, v := range slices.Sorted(maps.Keys(ownApplied)) {
+		if !ours[v] {
+			p.Newer = append(p.Newer, fmt.Sprintf("%d %s", v, ownApplied[v]))
+		}
+	}
+	for _, v := range slices.Sorted(maps.Keys(riverApplied)) {
+		if !slices.Contains(riverAll, v) {
+			p.Newer = append(p.Newer, fmt.Sprintf("River %d", v))
+		}
+	}
+	p.Empty = ownApplied == nil && len(riverApplied) == 0
+	return p, nil
+}
+
+// riverMigrations lists the versions of River's migrations this binary has.
+func (s *Store) riverMigrations() ([]int, error) {
 	var all []rivermigrate.Migration
 	if s.dialect == Postgres {
 		m, err := rivermigrate.New(riverpgxv5.New(s.pool), &rivermigrate.Config{Logger: s.logger})
 		if err != nil {
-			return p, fmt.Errorf("reading River's migrations: %w", err)
-		}
-		if existing, err = m.ExistingVersions(ctx); err != nil {
-			return p, fmt.Errorf("reading River's migrations: %w", err)
+			return nil, err
 		}
 		all = m.AllVersions()
 	} else {
 		m, err := rivermigrate.New(riversqlite.New(s.db), &rivermigrate.Config{Logger: s.logger})
 		if err != nil {
-			return p, fmt.Errorf("reading River's migrations: %w", err)
-		}
-		if existing, err = m.ExistingVersions(ctx); err != nil {
-			return p, fmt.Errorf("reading River's migrations: %w", err)
+			return nil, err
 		}
 		all = m.AllVersions()
 	}
-	p.River = max(len(all)-len(existing), 0)
+	versions := make([]int, len(all))
+	for i, m := range all {
+		versions[i] = m.Version
+	}
+	return versions, nil
+}
 
-	applied := map[int64]bool{}
-	exists, err := s.tableExists(ctx, "stagecoach_migration")
+// appliedVersions runs query, which selects a version and a name, when table exists: nil when it
+// does not, else each version's name.
+func (s *Store) appliedVersions(ctx context.Context, table, query string) (map[int]string, error) {
+	exists, err := s.tableExists(ctx, table)
+	if err != nil || !exists {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
-	if exists {
-		rows, err := s.db.QueryContext(ctx, `SELECT version FROM stagecoach_migration`)
-		if err != nil {
-			return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
+	defer rows.Close()
+	applied := map[int]string{}
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return nil, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var v int64
-			if err := rows.Scan(&v); err != nil {
-				return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
-			}
-			applied[v] = true
-		}
-		if err := rows.Err(); err != nil {
-			return p, fmt.Errorf("reading stagecoach's migrations: %w", err)
-		}
+		applied[v] = name
 	}
-	for _, m := range migrations() {
-		if !applied[int64(m.version)] {
-			p.Own = append(p.Own, fmt.Sprintf("%d %s", m.version, m.name))
-		}
-	}
-	p.Empty = !exists && len(existing) == 0
-	return p, nil
+	return applied, rows.Err()
 }
 
 // tableExists reports whether table exists in the store's schema (Postgres: the first of the

@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stagecoach/stagecoach/internal/store"
@@ -54,6 +56,36 @@ func TestNoMigrate(t *testing.T) {
 			}
 			if p.Count() != 0 || p.Empty {
 				t.Fatalf("a migrated database: pending = %+v, want none", p)
+			}
+		})
+	}
+
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name+": a database behind or ahead of the binary", func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := storetest.Open(t, e.NewOptions(t))
+			all := store.MigrationsForTest()
+			last := all[len(all)-1]
+			for _, stmt := range []string{
+				fmt.Sprintf(`DELETE FROM stagecoach_migration WHERE version = %d`, last.Version),
+				`INSERT INTO stagecoach_migration (version, name, applied_at) VALUES (9001, 'from a newer stagecoach', 0)`,
+				`INSERT INTO river_migration (line, version) VALUES ('main', 9002)`,
+			} {
+				if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			p, err := s.PendingMigrations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%d %s", last.Version, last.Name)
+			if len(p.Own) != 1 || p.Own[0] != want || p.River != 0 {
+				t.Errorf("pending = %q and %d of River's, want only %q", p.Own, p.River, want)
+			}
+			if got := strings.Join(p.Newer, "; "); got != "9001 from a newer stagecoach; River 9002" {
+				t.Errorf("newer = %q, want stagecoach's 9001 and River's 9002", got)
 			}
 		})
 	}

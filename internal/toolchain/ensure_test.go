@@ -324,3 +324,72 @@ func TestReachable(t *testing.T) {
 		t.Errorf("closed server: err = %v, want unreachable", err)
 	}
 }
+
+func TestBuildFailureSaysWhatHappened(t *testing.T) {
+	t.Parallel()
+	// Each case runs the real go-build path against a fake go command: nothing is really built.
+	withGo := func(t *testing.T, script string) Options {
+		o := testOptions(t)
+		o.LookPath = onPath(map[string]string{"go": writeScript(t, filepath.Join(t.TempDir(), "go"), script)})
+		return o
+	}
+	check := func(t *testing.T, o Options, ctx context.Context, why BuildFailure, wants ...string) {
+		t.Helper()
+		_, err := Ensure(ctx, o)
+		var be *BuildError
+		if !errors.As(err, &be) {
+			t.Fatalf("err = %v, want a *BuildError", err)
+		}
+		if be.Why != why || be.Tool != "Pulumi CLI v"+PulumiVersion {
+			t.Errorf("Why = %q, Tool = %q; want %q for the CLI", be.Why, be.Tool, why)
+		}
+		for _, want := range wants {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the message lacks %q:\n%v", want, err)
+			}
+		}
+		assertDirHolds(t, cacheCLI(o))
+	}
+
+	t.Run("a compile error is a failure with the go command's output", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `echo "main.go:3:2: undefined: frobnicate" >&2; exit 1`)
+		check(t, o, t.Context(), BuildFailed, "failed after", "exit status 1", "undefined: frobnicate")
+	})
+	t.Run("a go command killed from outside points at memory", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `kill -KILL $$`)
+		check(t, o, t.Context(), BuildKilled, "killed from outside", "signal: killed", "out-of-memory", "GOFLAGS=-p=1")
+	})
+	t.Run("a go command that dies of Ctrl-C before the context ends counts as interrupted", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `kill -INT $$`)
+		check(t, o, t.Context(), BuildStopped, "because it was interrupted")
+	})
+	t.Run("no go command says to install Go or point at a CLI", func(t *testing.T) {
+		t.Parallel()
+		check(t, testOptions(t), t.Context(), BuildNoGo, "needs the go command", "STAGECOACH_PULUMI_COMMAND")
+	})
+	t.Run("an interrupt stops the build and says so", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `exec sleep 600`)
+		building := newLockedBuffer("building Pulumi CLI")
+		o.Progress = building
+		ctx, cancel := context.WithCancel(t.Context())
+		go func() {
+			<-building.signal
+			cancel()
+		}()
+		check(t, o, ctx, BuildStopped, "was stopped after", "because it was interrupted", "nothing was installed")
+		if _, err := Ensure(ctx, o); !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want it to match context.Canceled", err)
+		}
+	})
+	t.Run("a deadline stops the build and says the time ran out", func(t *testing.T) {
+		t.Parallel()
+		o := withGo(t, `exec sleep 600`)
+		ctx, cancel := context.WithDeadline(t.Context(), time.Now())
+		defer cancel()
+		check(t, o, ctx, BuildStopped, "because the time allowed for it ran out")
+	})
+}
