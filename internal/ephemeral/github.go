@@ -90,6 +90,23 @@ func (s *Service) startCheck(ctx context.Context, gh githubapi.Client, env store
 			Output: &github.CheckRunOutput{Title: title, Summary: summary}})
 		return env.CheckRunID
 	}
+	if env.CheckSHA == sha {
+		// This head's check run was being created when the bot last stopped (its id not recorded):
+		// take that one up if GitHub has it, rather than leave it in progress beside a second.
+		if id := s.findCheck(ctx, gh, env, sha); id != 0 {
+			if _, err := s.set(ctx, env, func(e *store.PREnvironment) { e.CheckRunID = id }); err != nil {
+				s.o.Logger.Warn("recording the check run", "repo", env.Repo, "pr", env.PR, "error", err)
+			}
+			env.CheckRunID = id
+			return s.startCheck(ctx, gh, env, sha)
+		}
+	} else {
+		// Say first whose check run is being made, so that a crash before its id is recorded leaves
+		// a trace to look for (above) instead of a run nobody finishes.
+		if _, err := s.set(ctx, env, func(e *store.PREnvironment) { e.CheckRunID, e.CheckSHA = 0, sha }); err != nil {
+			s.o.Logger.Warn("recording the check run's head", "repo", env.Repo, "pr", env.PR, "error", err)
+		}
+	}
 	cr, _, err := gh.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name: CheckName, HeadSHA: sha, Status: github.String("in_progress"), ExternalID: github.String(env.Stack),
 		Output: &github.CheckRunOutput{Title: title, Summary: summary},
@@ -102,6 +119,24 @@ func (s *Service) startCheck(ctx context.Context, gh githubapi.Client, env store
 		s.o.Logger.Warn("recording the check run", "repo", env.Repo, "pr", env.PR, "error", err)
 	}
 	return cr.GetID()
+}
+
+// findCheck returns the newest check run of this PR's stack on sha that GitHub has, 0 when there
+// is none or GitHub cannot say (a new one is then made).
+func (s *Service) findCheck(ctx context.Context, gh githubapi.Client, env store.PREnvironment, sha string) int64 {
+	owner, name := githubapi.SplitRepo(env.Repo)
+	res, _, err := gh.ListCheckRunsForRef(ctx, owner, name, sha, &github.ListCheckRunsOptions{CheckName: github.String(CheckName)})
+	if err != nil {
+		s.o.Logger.Warn("looking for the head's check run", "repo", env.Repo, "pr", env.PR, "error", err)
+		return 0
+	}
+	var id int64
+	for _, cr := range res.CheckRuns {
+		if cr.GetExternalID() == env.Stack && cr.GetID() > id {
+			id = cr.GetID()
+		}
+	}
+	return id
 }
 
 // progressCheck puts the preview in the check run.
