@@ -164,7 +164,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 }
 
 // toolchainBuildTime is how long the one-time build of the Pulumi CLI and YAML host usually takes.
-const toolchainBuildTime = "usually 8–15 minutes on 2 cores, plus Go module downloads on a cold cache"
+const toolchainBuildTime = "about 4 minutes on an idle 2-core machine, up to 15 while other builds run, plus Go module downloads on a cold cache"
 
 // demoTools finds the Pulumi CLI and YAML host or installs them, first saying what is about to happen
 // and how long it takes; a failure says what happened and what to run.
