@@ -182,7 +182,7 @@ func (s *Service) reconcileStep(ctx context.Context, gh githubapi.Client, a PRAr
 // deployHead deploys the PR's current head on a slot, or queues the PR when none is free.
 func (s *Service) deployHead(ctx context.Context, gh githubapi.Client, log *slog.Logger, cfg *repoconfig.Config, env store.PREnvironment) (again bool, err error) {
 	// Newest commit wins: deploy what the PR's head is now, whatever order the webhooks came in.
-	fresh, open, err := s.refreshHead(ctx, gh, env)
+	fresh, branch, open, err := s.refreshHead(ctx, gh, env)
 	if err != nil {
 		return false, err
 	}
@@ -208,25 +208,26 @@ func (s *Service) deployHead(ctx context.Context, gh githubapi.Client, log *slog
 		return false, s.updateComment(ctx, gh, cfg, env, nil)
 	}
 	log.Info("deploying", "sha", env.DesiredSHA, "slot", slot)
-	return true, s.deploy(ctx, gh, cfg, env, slot)
+	return true, s.deploy(ctx, gh, cfg, env, slot, branch)
 }
 
 // refreshHead reads the PR's head from GitHub and records it (in push order) when it is newer
 // than the row knows: a deploy always takes the current head, never an older one. A fork's
-// new head is not approved, so nothing is wanted until a writer's /deploy. open is false for a
-// closed PR.
-func (s *Service) refreshHead(ctx context.Context, gh githubapi.Client, env store.PREnvironment) (store.PREnvironment, bool, error) {
+// new head is not approved, so nothing is wanted until a writer's /deploy. branch is the PR's
+// head branch; open is false for a closed PR.
+func (s *Service) refreshHead(ctx context.Context, gh githubapi.Client, env store.PREnvironment) (_ store.PREnvironment, branch string, open bool, _ error) {
 	owner, name := githubapi.SplitRepo(env.Repo)
 	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
 	if err != nil {
-		return env, false, fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
+		return env, "", false, fmt.Errorf("reading %s#%d: %w", env.Repo, env.PR, err)
 	}
+	branch = pr.GetHead().GetRef()
 	if pr.GetState() != "open" {
-		return env, false, nil
+		return env, branch, false, nil
 	}
 	head := pr.GetHead().GetSHA()
 	if head == "" || head == env.DesiredSHA {
-		return env, true, nil
+		return env, branch, true, nil
 	}
 	env, err = s.set(ctx, env, func(e *store.PREnvironment) {
 		if head != e.HeadSHA {
@@ -242,7 +243,7 @@ func (s *Service) refreshHead(ctx context.Context, gh githubapi.Client, env stor
 		}
 		e.DesiredSHA, e.DesiredSeq = head, e.HeadSeq
 	})
-	return env, true, err
+	return env, branch, true, err
 }
 
 // set changes the PR's row with fn and returns it.
@@ -253,10 +254,10 @@ func (s *Service) set(ctx context.Context, env store.PREnvironment, fn func(*sto
 	})
 }
 
-// request builds the engine request of a deploy or preview of sha: the template's config, the
-// bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep state…), the commit and the
-// PR's head branch (stagecoach:commit, stagecoach:ref) and the tags.
-func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, sha string) (engine.Request, string, error) {
+// request builds the engine request of a deploy or preview of sha on the PR's head branch: the
+// template's config, the bot-set keys (stagecoach:pr, stagecoach:slot, a schedule's sleep
+// state…), the commit and the branch (stagecoach:commit, stagecoach:ref) and the tags.
+func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, sha, ref string) (engine.Request, string, error) {
 	owner, name := githubapi.SplitRepo(env.Repo)
 	dir, err := s.o.Sources.Project(ctx, gh, owner, name, sha, cfg.Project)
 	if err != nil {
@@ -274,11 +275,6 @@ func (s *Service) request(ctx context.Context, gh githubapi.Client, cfg *repocon
 	if err != nil {
 		return engine.Request{}, "", err
 	}
-	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
-	if err != nil {
-		return engine.Request{}, "", fmt.Errorf("reading the branch of %s#%d: %w", env.Repo, env.PR, err)
-	}
-	ref := pr.GetHead().GetRef()
 	for k, v := range stackkeys.Operation(bot, sha, ref) {
 		values[k] = engine.ConfigValue{Value: v}
 	}
@@ -303,8 +299,8 @@ func opFailure(res engine.Result, err error) (engine.Result, string) {
 	return res, err.Error()
 }
 
-// deploy previews and deploys the PR's desired head on its slot.
-func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int) error {
+// deploy previews and deploys the PR's desired head, on branch, on its slot.
+func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env store.PREnvironment, slot int, branch string) error {
 	sha, seq := env.DesiredSHA, env.DesiredSeq
 	if err := s.recordKeys(ctx, env, slot); err != nil {
 		return err
@@ -333,7 +329,7 @@ func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconf
 	if s.o.Engine == nil {
 		return fail(engine.Result{}, errNoEngine.Error())
 	}
-	req, project, err := s.request(ctx, gh, cfg, env, sha)
+	req, project, err := s.request(ctx, gh, cfg, env, sha, branch)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -424,7 +420,12 @@ func (s *Service) previewOnly(ctx context.Context, gh githubapi.Client, cfg *rep
 	if err := s.recordKeys(ctx, env, slot); err != nil {
 		return err
 	}
-	req, _, err := s.request(ctx, gh, cfg, env, env.HeadSHA)
+	owner, name := githubapi.SplitRepo(env.Repo)
+	pr, _, err := gh.GetPullRequest(ctx, owner, name, env.PR)
+	if err != nil {
+		return fmt.Errorf("reading the branch of %s#%d: %w", env.Repo, env.PR, err)
+	}
+	req, _, err := s.request(ctx, gh, cfg, env, env.HeadSHA, pr.GetHead().GetRef())
 	if err != nil {
 		return err
 	}

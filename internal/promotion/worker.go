@@ -53,10 +53,11 @@ func (s *Service) work(ctx context.Context, a EnvironmentArgs) error {
 		if err != nil || len(queued) == 0 {
 			return err
 		}
-		cfg, err := s.config(ctx, a.InstallationID, a.Repo)
+		loaded, err := feature.Config(ctx, s.o.Configs, a.InstallationID, a.Repo)
 		if err != nil {
 			return err
 		}
+		cfg := loaded.Config
 		if cfg == nil {
 			for _, p := range queued {
 				if err := s.refuse(ctx, gh, p, []Refusal{{GatePermission, "the default branch has no valid `.stagecoach.yaml` any more; fix it (the config check on pull requests says how) and promote again."}}); err != nil {
@@ -90,7 +91,7 @@ func (s *Service) work(ctx context.Context, a EnvironmentArgs) error {
 			}
 		}
 		log.Info("promoting", "sha", p.SHA, "trigger", p.Trigger, "promotion", p.ID, "stack", p.Stack, "pr", p.PR)
-		if err := s.run(ctx, gh, cfg, p); err != nil {
+		if err := s.run(ctx, gh, cfg, loaded.Branch, p); err != nil {
 			return err
 		}
 	}
@@ -189,8 +190,9 @@ func Explain(refusals []Refusal) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// run previews and deploys one promotion, records the result and reports it.
-func (s *Service) run(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, p store.Promotion) error {
+// run previews and deploys one promotion of the default branch's commit, records the result and
+// reports it.
+func (s *Service) run(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, branch string, p store.Promotion) error {
 	env, _ := cfg.Environment(p.Environment)
 	if p.Status != store.PromotionRunning {
 		p.Status, p.StartedAt = store.PromotionRunning, s.o.Now()
@@ -204,7 +206,7 @@ func (s *Service) run(ctx context.Context, gh githubapi.Client, cfg *repoconfig.
 		}
 	}
 	s.status(ctx, gh, p, "in_progress", "deploying "+render.ShortSHA(p.SHA)+" to "+env.Name)
-	res, err := s.deploy(ctx, gh, cfg, env, &p)
+	res, err := s.deploy(ctx, gh, cfg, env, branch, &p)
 	if ctx.Err() != nil {
 		return fmt.Errorf("promoting %s to %s: %w", render.ShortSHA(p.SHA), env.Name, ctx.Err())
 	}
@@ -239,8 +241,9 @@ func (s *Service) run(ctx context.Context, gh githubapi.Client, cfg *repoconfig.
 	return nil
 }
 
-// deploy previews the environment at the promotion's commit, posts the preview, and runs up.
-func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env *repoconfig.Environment, p *store.Promotion) (engine.Result, error) {
+// deploy previews the environment at the promotion's commit of branch (the default branch, which
+// the config was read from), posts the preview, and runs up.
+func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconfig.Config, env *repoconfig.Environment, branch string, p *store.Promotion) (engine.Result, error) {
 	if s.o.Engine == nil {
 		return engine.Result{}, errors.New("the Pulumi engine is not available on this bot; run `bot toolchain install` or set STAGECOACH_PULUMI_COMMAND")
 	}
@@ -253,17 +256,12 @@ func (s *Service) deploy(ctx context.Context, gh githubapi.Client, cfg *repoconf
 	if err != nil {
 		return engine.Result{}, err
 	}
-	repo, _, err := gh.GetRepository(ctx, owner, name)
-	if err != nil {
-		return engine.Result{}, fmt.Errorf("reading the default branch of %s: %w", p.Repo, err)
-	}
-	ref := repo.GetDefaultBranch()
 	values := map[string]engine.ConfigValue{}
-	for k, v := range stackkeys.Operation(botConfig, p.SHA, ref) {
+	for k, v := range stackkeys.Operation(botConfig, p.SHA, branch) {
 		values[k] = engine.ConfigValue{Value: v}
 	}
 	req := engine.Request{Program: engine.LocalProgram(dir), Stack: env.Stack, Config: values,
-		Tags:    map[string]string{engine.TagRepo: p.Repo, engine.TagSHA: p.SHA, engine.TagRef: ref, engine.TagEnv: env.Name},
+		Tags:    map[string]string{engine.TagRepo: p.Repo, engine.TagSHA: p.SHA, engine.TagRef: branch, engine.TagEnv: env.Name},
 		Message: fmt.Sprintf("stagecoach: %s %s to %s (%s by %s)", verb(*p), render.ShortSHA(p.SHA), env.Name, p.Trigger, p.Requester)}
 	prev, err := s.o.Engine.Preview(ctx, req)
 	if err != nil {
