@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/stagecoach/stagecoach/internal/testenv"
 )
 
 // testDatabaseEnv names the admin URL of the Postgres server the tests use.
@@ -31,7 +33,7 @@ func freshNamedDatabase(t *testing.T, label string) string {
 	t.Helper()
 	admin := os.Getenv(testDatabaseEnv)
 	if admin == "" {
-		t.Skipf("%s is not set: skipping the Postgres test (example: postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", testDatabaseEnv)
+		testenv.SkipOrFail(t, "%s is not set: skipping the Postgres test (example: postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", testDatabaseEnv)
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, admin)
