@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,7 +20,7 @@ import (
 )
 
 // commandsWithSettings are the commands config.Settings attributes settings to, as typed.
-var commandsWithSettings = [][]string{{"serve"}, {"doctor"}, {"schedule"}, {"toolchain", "install"}, {"demo"}, {"setup"}}
+var commandsWithSettings = [][]string{{"serve"}, {"runner"}, {"doctor"}, {"schedule"}, {"toolchain", "install"}, {"demo"}, {"setup"}}
 
 var envName = regexp.MustCompile(`\b(STAGECOACH|PULUMI_CONFIG)_[A-Z_]+\b`)
 
@@ -145,6 +146,7 @@ func TestExitCodes(t *testing.T) {
 		{args: []string{"config"}, want: exitUsage},
 		{args: []string{"config", "check"}, want: exitUsage},
 		{args: []string{"toolchain"}, want: exitUsage},
+		{args: []string{"runner"}, want: exitUsage}, // no socket to listen on
 		{args: []string{"config", "validate", "a.yaml", "b.yaml"}, want: exitUsage},
 		{args: []string{"schedule", "a.yaml", "b.yaml"}, want: exitUsage},
 		{args: []string{"schedule", "-o", "yaml", valid}, want: exitUsage},
@@ -313,4 +315,16 @@ func TestScheduleLoadErrors(t *testing.T) {
 			t.Fatalf("report: %+v", rep)
 		}
 	})
+}
+
+// Several replicas on Postgres with a state backend on one replica's disk would orphan stacks: `serve`
+// refuses to start, before it touches the database, and says why.
+func TestServeRefusesPostgresWithAFileBackend(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"STAGECOACH_DATA_DIR": t.TempDir(), "STAGECOACH_WEBHOOK_SECRET": "s",
+		"STAGECOACH_DATABASE_URL": "postgres://stagecoach@127.0.0.1:1/none", "PULUMI_CONFIG_PASSPHRASE": "p"}
+	out, err := runCmd(t, env, "serve")
+	if exitCode(err) != exitProblems || !strings.Contains(fmt.Sprint(err), "orphaned") || !strings.Contains(fmt.Sprint(err), "STAGECOACH_FILE_BACKEND_SHARED=true") {
+		t.Fatalf("serve: exit %d, err %v, output %s", exitCode(err), err, out)
+	}
 }

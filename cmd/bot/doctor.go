@@ -33,6 +33,7 @@ func doctorCommand(ctx context.Context, args []string, getenv func(string) strin
 			}},
 		doctor.PulumiCLI(tc),
 		doctor.LanguageHosts(tc),
+		doctor.Runner(cfg.Pulumi.Runner),
 		doctor.Backend(cfg.Pulumi.BackendURL),
 		doctor.SecretsProvider(cfg.Pulumi.SecretsProvider, cfg.Pulumi.Passphrase != ""),
 		databaseCheck(cfg),

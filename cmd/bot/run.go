@@ -19,6 +19,7 @@ const usage = `stagecoach — Pulumi pull-request environments, promotions and s
 Usage:
   bot setup                     create the GitHub App in one click and save its credentials
   bot serve                     run the webhook server and the job workers
+  bot runner                    run Pulumi for serve in a container without the bot's secrets
   bot doctor                    check the setup: Pulumi CLI, backend, secrets, database, GitHub App
   bot config validate [FILE]    check a .stagecoach.yaml (default ./.stagecoach.yaml)
   bot schedule [FILE]           sleep/wake state, overrides, next transitions and savings per environment
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return versionCommand(rest, stdout)
 	case "serve":
 		return serve(ctx, rest, getenv, stdout)
+	case "runner":
+		return runnerCommand(ctx, rest, getenv, stdout)
 	case "doctor":
 		return doctorCommand(ctx, rest, getenv, stdout)
 	case "config":

@@ -34,6 +34,7 @@ func newEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 		OperationTimeout: cfg.Pulumi.OperationTimeout,
 		InheritEnv:       cfg.Pulumi.Env,
 		User:             cfg.Pulumi.User,
+		Runner:           cfg.Pulumi.Runner,
 	}, st, engineLogs{st}, log, nil)
 }
 

@@ -117,6 +117,12 @@ type Pulumi struct {
 	// User runs every Pulumi process as this user (a name or uid[:gid]) so a pull request's program
 	// cannot read the bot's files. Needs the bot to run as root. Default "" (the bot's own user).
 	User string
+	// Runner is the Unix socket of the `bot runner` that starts every Pulumi process: `serve` sends
+	// them there, `runner` listens there. Exclusive with User. Default "" (the bot starts them).
+	Runner string
+	// FileBackendShared says that a file:// BackendURL is one directory every replica mounts (or that
+	// one replica runs), which allows it with Postgres. Default false.
+	FileBackendShared bool
 }
 
 // DefaultPulumiEnv is the default of STAGECOACH_PULUMI_ENV (engine.DefaultInheritEnv).
@@ -160,7 +166,22 @@ func (s Store) SQLitePath() (string, bool) {
 // Validate reports every problem with the configuration at once.
 func (c Config) Validate() error {
 	return errors.Join(c.HTTP.Validate(), c.Store.Validate(), c.GitHub.Validate(), c.Pulumi.Validate(),
-		c.Jobs.Validate(), c.Log.Validate())
+		c.Jobs.Validate(), c.Log.Validate(), c.validateReplicas())
+}
+
+// validateReplicas refuses the combination that orphans stacks: Postgres is there so that several
+// replicas share the work, but a file:// state backend lives on one replica's disk, so a stack one
+// replica deployed would be invisible to the others, which would deploy it again from nothing and
+// never destroy the first copy.
+func (c Config) validateReplicas() error {
+	if _, sqlite := c.Store.SQLitePath(); sqlite || !strings.HasPrefix(c.Pulumi.BackendURL, "file:") || c.Pulumi.FileBackendShared {
+		return nil
+	}
+	return fmt.Errorf("STAGECOACH_PULUMI_BACKEND_URL: %s is a directory on this replica's disk, but STAGECOACH_DATABASE_URL is Postgres, "+
+		"which is for several replicas: each would keep its own copy of every stack's state, and stacks deployed by one would be "+
+		"orphaned by the others. Use a backend every replica reaches (s3://…, gs://…, azblob://…, https://api.pulumi.com), "+
+		"or, if that directory is shared by every replica (NFS) or only one replica runs, set STAGECOACH_FILE_BACKEND_SHARED=true",
+		c.Pulumi.BackendURL)
 }
 
 // problems collects the errors of one subsystem's settings.
@@ -237,6 +258,12 @@ func (e Pulumi) Validate() error {
 		if _, err := path.Match(g, ""); err != nil || strings.ContainsAny(g, "= ") {
 			p.add("STAGECOACH_PULUMI_ENV: %q is not a variable name or glob such as AWS_*", g)
 		}
+	}
+	if e.Runner != "" && !filepath.IsAbs(e.Runner) {
+		p.add("STAGECOACH_PULUMI_RUNNER: %q must be the absolute path of a Unix socket", e.Runner)
+	}
+	if e.Runner != "" && e.User != "" {
+		p.add("STAGECOACH_PULUMI_USER: must be empty when STAGECOACH_PULUMI_RUNNER is set (the runner already keeps Pulumi away from the bot's secrets)")
 	}
 	if u := e.User; u == "root" || u == "0" || strings.HasPrefix(u, "0:") {
 		p.add("STAGECOACH_PULUMI_USER: %q is root; name an unprivileged user, or leave it empty", u)

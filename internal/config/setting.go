@@ -41,6 +41,7 @@ const (
 	CommandToolchain = "toolchain install"
 	CommandDemo      = "demo"
 	CommandSetup     = "setup"
+	CommandRunner    = "runner"
 )
 
 // FlagName is the flag of a setting that has one: the variable without STAGECOACH_, in lower
@@ -74,7 +75,7 @@ func Settings() []Setting {
 		reported = []string{CommandServe, CommandDoctor, CommandSchedule}
 		// gitHubSite: where the App's credentials are kept and which GitHub it lives on.
 		gitHubSite = []string{CommandServe, CommandDoctor, CommandSchedule, CommandSetup}
-		cli        = []string{CommandServe, CommandDoctor, CommandToolchain, CommandDemo}
+		cli        = []string{CommandServe, CommandDoctor, CommandToolchain, CommandDemo, CommandRunner}
 	)
 	return []Setting{
 		{Env: "STAGECOACH_ADDR", Default: ":8080", Help: "HTTP listen address for webhooks, health, metrics and the status page",
@@ -176,6 +177,13 @@ func Settings() []Setting {
 		{Env: "STAGECOACH_PULUMI_USER", Help: "run every Pulumi process as this user (name or uid[:gid]) so PR programs cannot read the bot's files; needs the bot to run as root (see SECURITY.md)",
 			Commands: serve,
 			set:      func(c *Config, v string) error { c.Pulumi.User = v; return nil }},
+		{Env: "STAGECOACH_PULUMI_RUNNER", Help: "Unix socket of the `bot runner` that starts every Pulumi process (serve sends them there; runner listens there), " +
+			"so PR programs run in another container without the bot's secrets; the Helm chart sets it (see SECURITY.md)",
+			Commands: []string{CommandServe, CommandDoctor, CommandRunner}, Flag: true,
+			set: func(c *Config, v string) error { c.Pulumi.Runner = v; return nil }},
+		{Env: "STAGECOACH_FILE_BACKEND_SHARED", Default: "false", Help: "with Postgres, allow a file:// state backend: every replica mounts the same directory (NFS), or there is one replica",
+			Commands: checked,
+			set:      func(c *Config, v string) error { return parseBool(&c.Pulumi.FileBackendShared, v) }},
 		{Env: "STAGECOACH_WORKERS", Default: "8", Help: "jobs this replica works at once",
 			Commands: serve,
 			set:      func(c *Config, v string) error { return parseInt(&c.Jobs.Workers, v) }},
@@ -186,10 +194,10 @@ func Settings() []Setting {
 			Commands: serve,
 			set:      func(c *Config, v string) error { return parseDuration(&c.Jobs.LogRetention, v) }},
 		{Env: "STAGECOACH_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
-			Commands: serve, Flag: true,
+			Commands: []string{CommandServe, CommandRunner}, Flag: true,
 			set: func(c *Config, v string) error { c.Log.Level = v; return nil }},
 		{Env: "STAGECOACH_LOG_FORMAT", Default: "json", Help: "json or text",
-			Commands: serve, Flag: true,
+			Commands: []string{CommandServe, CommandRunner}, Flag: true,
 			set: func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	}
 }

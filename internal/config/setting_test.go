@@ -10,7 +10,7 @@ import (
 
 func TestSettingsTable(t *testing.T) {
 	t.Parallel()
-	commands := []string{CommandServe, CommandDoctor, CommandSchedule, CommandToolchain, CommandDemo, CommandSetup}
+	commands := []string{CommandServe, CommandDoctor, CommandSchedule, CommandToolchain, CommandDemo, CommandSetup, CommandRunner}
 	flags := map[string]string{}
 	for _, s := range Settings() {
 		if !slices.Contains(s.Commands, CommandServe) {

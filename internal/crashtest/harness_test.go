@@ -486,6 +486,7 @@ func (w *world) addReplica(name, databaseURL string) *replica {
 		"STAGECOACH_GITHUB_MAX_RETRY_WAIT=2s",
 		"STAGECOACH_PULUMI_COMMAND="+w.pulumi,
 		"STAGECOACH_PULUMI_BACKEND_URL=file://"+w.backend,
+		"STAGECOACH_FILE_BACKEND_SHARED=true", // the replicas share this machine's directory
 		"STAGECOACH_SHUTDOWN_TIMEOUT=5s",
 		"STAGECOACH_LOG_LEVEL=debug",
 		"STAGECOACH_LOG_FORMAT=text",

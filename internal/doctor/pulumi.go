@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stagecoach/stagecoach/internal/remoteexec"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -257,6 +259,30 @@ func SecretsProvider(provider string, passphraseSet bool) Check {
 				return "", fmt.Errorf("secrets provider %q names no key", provider)
 			}
 			return u.Scheme + " key URL well formed (access to the key is not checked)", nil
+		},
+	}
+}
+
+// Runner checks that the `bot runner` at socket answers and runs the Pulumi CLI (STAGECOACH_PULUMI_RUNNER);
+// without a socket Pulumi runs as the bot's child and there is nothing to check. It runs only
+// `pulumi version`: whether the runner sees the shared directories is checked when `serve` starts,
+// because that needs files written there.
+func Runner(socket string) Check {
+	return Check{
+		Name:     "Pulumi runner",
+		Required: true,
+		Timeout:  30 * time.Second,
+		Fix:      "start `bot runner` with STAGECOACH_PULUMI_RUNNER set to the same socket (the chart's pulumi container), or unset it to run Pulumi as the bot's child",
+		Run: func(ctx context.Context) (string, error) {
+			if socket == "" {
+				return "", Skip("not used: Pulumi runs as the bot's child (STAGECOACH_PULUMI_RUNNER is empty)")
+			}
+			var out strings.Builder
+			c := &remoteexec.Client{Socket: socket, DialWait: time.Second}
+			if _, err := c.Run(ctx, remoteexec.Request{Args: []string{"version"}, Dir: "/", Env: []string{}}, nil, &out, io.Discard); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s answers and runs pulumi %s", socket, strings.TrimSpace(out.String())), nil
 		},
 	}
 }

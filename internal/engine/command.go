@@ -16,6 +16,7 @@ import (
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/stagecoach/stagecoach/internal/remoteexec"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
 
@@ -33,11 +34,12 @@ const pipeDrainTimeout = 5 * time.Second
 type pulumiCommand struct {
 	path        string
 	version     semver.Version
-	pathPrefix  []string      // directories put in front of PATH
-	cancelGrace time.Duration // time between SIGINT and SIGKILL when the context ends
-	inherit     []string      // globs of this process's variables passed on
-	home, tmp   string        // HOME and TMPDIR of every process
-	runAs       *runAs        // nil: this process's user
+	pathPrefix  []string           // directories put in front of PATH
+	cancelGrace time.Duration      // time between SIGINT and SIGKILL when the context ends
+	inherit     []string           // globs of this process's variables passed on
+	home, tmp   string             // HOME and TMPDIR of every process
+	runAs       *runAs             // nil: this process's user
+	remote      *remoteexec.Client // non-nil: processes run on this runner
 }
 
 var _ auto.PulumiCommand = (*pulumiCommand)(nil)
@@ -49,6 +51,7 @@ type commandOptions struct {
 	inherit      []string
 	home, tmp    string
 	runAs        *runAs
+	runner       string // socket of the remote runner; "" runs processes here
 }
 
 // newPulumiCommand checks the binary's version and returns a command that runs it.
@@ -61,6 +64,9 @@ func newPulumiCommand(ctx context.Context, path string, o commandOptions) (*pulu
 		home:        o.home,
 		tmp:         o.tmp,
 		runAs:       o.runAs,
+	}
+	if o.runner != "" {
+		p.remote = &remoteexec.Client{Socket: o.runner}
 	}
 	dir := o.tmp
 	if dir == "" {
@@ -95,13 +101,20 @@ func (p *pulumiCommand) Run(ctx context.Context, workdir string, stdin io.Reader
 		args = append([]string{"--non-interactive"}, args...)
 	}
 	args = flagSafe(args)
+	env := childEnv(os.Environ(), p.inherit, p.pathPrefix, p.home, p.tmp, additionalEnv)
+	var stdout, stderr bytes.Buffer
+	outW := io.MultiWriter(append(additionalOutput, &stdout)...)
+	errW := io.MultiWriter(append(additionalErrorOutput, &stderr)...)
+	if p.remote != nil {
+		code, err := p.remote.Run(ctx, remoteexec.Request{Args: args, Dir: workdir, Env: env, Grace: p.cancelGrace}, stdin, outW, errW)
+		return stdout.String(), stderr.String(), code, err
+	}
 	cmd := exec.CommandContext(ctx, p.path, args...)
 	cmd.Dir = workdir
-	cmd.Env = childEnv(os.Environ(), p.inherit, p.pathPrefix, p.home, p.tmp, additionalEnv)
+	cmd.Env = env
 	cmd.SysProcAttr = p.runAs.sysProcAttr()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = io.MultiWriter(append(additionalOutput, &stdout)...)
-	cmd.Stderr = io.MultiWriter(append(additionalErrorOutput, &stderr)...)
+	cmd.Stdout = outW
+	cmd.Stderr = errW
 	cmd.Stdin = stdin
 	var (
 		mu   sync.Mutex

@@ -92,6 +92,12 @@ type Config struct {
 	// says which is not). Default ""
 	// (this process's user).
 	User string
+	// Runner is the Unix socket of a `bot runner` that starts every Pulumi process instead of this
+	// process (package remoteexec): it runs in its own container without the bot's secrets, which is
+	// how the Helm chart isolates pull requests' programs under Pod Security "restricted". The runner
+	// must see WorkDir, PulumiHome and a file backend's directory at the same paths, and run the same
+	// CLI. Exclusive with User. Default "" (Pulumi runs as a child of this process).
+	Runner string
 }
 
 // managedEnv are the environment variables the Runner sets itself.
@@ -130,6 +136,12 @@ func (c Config) Validate() error {
 	}
 	if c.PulumiHome == "" || !filepath.IsAbs(c.PulumiHome) {
 		add("pulumi home %q must be an absolute directory", c.PulumiHome)
+	}
+	if c.Runner != "" && !filepath.IsAbs(c.Runner) {
+		add("runner socket %q must be an absolute path", c.Runner)
+	}
+	if c.Runner != "" && c.User != "" {
+		add("a Pulumi runner and a Pulumi user exclude each other: the runner already isolates Pulumi (leave the user empty)")
 	}
 	if c.WorkDir == "" || !filepath.IsAbs(c.WorkDir) {
 		add("work dir %q must be an absolute directory", c.WorkDir)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/stagecoach/stagecoach/internal/lease"
+	"github.com/stagecoach/stagecoach/internal/remoteexec"
 )
 
 // newCommandTimeout bounds the `pulumi version` check in New.
@@ -102,10 +104,15 @@ func New(cfg Config, leases Leases, logs LogStore, logger *slog.Logger, clock Cl
 	defer cancel()
 	cmd, err := newPulumiCommand(ctx, cli, commandOptions{
 		languageDirs: languageDirs, cancelGrace: cfg.CancelGrace, inherit: cfg.InheritEnv,
-		home: home, tmp: tmp, runAs: ra,
+		home: home, tmp: tmp, runAs: ra, runner: cfg.Runner,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if cmd.remote != nil {
+		if err := checkRunnerMounts(ctx, cmd.remote, cfg, backendDir); err != nil {
+			return nil, err
+		}
 	}
 	env := map[string]string{
 		"PULUMI_BACKEND_URL":       cfg.BackendURL,
@@ -434,4 +441,19 @@ func secretStrings(v any) []string {
 	}
 	walk(v)
 	return out
+}
+
+// checkRunnerMounts makes sure the runner sees the directories Pulumi shares with this process at the
+// same paths: the work and home directories, a file backend's, and this process's TMPDIR, where the
+// automation API has the CLI write its event log.
+func checkRunnerMounts(ctx context.Context, c *remoteexec.Client, cfg Config, backendDir string) error {
+	dirs := []string{os.TempDir(), cfg.WorkDir, cfg.PulumiHome}
+	if backendDir != "" {
+		dirs = append(dirs, backendDir)
+	}
+	if err := c.Check(ctx, dirs); err != nil {
+		return fmt.Errorf("engine: the Pulumi runner must see %s at the same paths as the bot (mount the same volumes there in both "+
+			"containers; TMPDIR holds the event logs the CLI writes for the bot): %w", strings.Join(dirs, ", "), err)
+	}
+	return nil
 }

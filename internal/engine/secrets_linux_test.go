@@ -3,6 +3,7 @@
 package engine_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/stagecoach/stagecoach/internal/engine"
 	"github.com/stagecoach/stagecoach/internal/engine/enginetest"
+	"github.com/stagecoach/stagecoach/internal/remoteexec"
 	"github.com/stagecoach/stagecoach/internal/testenv"
 	"github.com/stagecoach/stagecoach/internal/toolchain"
 )
@@ -31,6 +33,7 @@ const (
 	leakGitHubToken   = "ghp_e2eTokenThatMustNotLeak"
 	leakFileSecret    = "-----BEGIN RSA PRIVATE KEY----- e2e-app-key-body"
 	secretsHelperEnv  = "STAGECOACH_TEST_SECRETS_HELPER" // the helper's spec, JSON
+	runnerHelperEnv   = "STAGECOACH_TEST_RUNNER_HELPER"  // the runner helper's spec, JSON
 )
 
 // helperSpec tells the helper process how to build its Runner.
@@ -39,7 +42,16 @@ type helperSpec struct {
 	LanguageDirs []string
 	Base         string // the helper's data dir
 	User         string // engine.Config.User
+	Runner       string // engine.Config.Runner
 	SecretFile   string
+}
+
+// runnerSpec tells the runner helper ("the runner container") what to serve and what to hide.
+type runnerSpec struct {
+	Pulumi string
+	Socket string
+	Hide   []string // directories covered by an empty tmpfs, as a container that does not mount them
+	UID    int      // the user it serves as, after hiding
 }
 
 // probeResult is what one probe operation left behind, everywhere a user or the dashboard could see it.
@@ -63,6 +75,10 @@ type probeResult struct {
 func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
 	if spec := os.Getenv(secretsHelperEnv); spec != "" {
 		secretsHelper(spec)
+		return
+	}
+	if spec := os.Getenv(runnerHelperEnv); spec != "" {
+		runnerHelper(spec)
 		return
 	}
 	t.Parallel()
@@ -101,6 +117,97 @@ func TestPulumiProgramCannotReachBotSecrets(t *testing.T) {
 		res := runSecretsHelper(t, exe, spec, nil)
 		checkNoLeak(t, res, true)
 	})
+
+	// The Helm chart's layout: the bot and `bot runner` run as the same unprivileged user in two
+	// containers; the runner's container does not mount the secrets. Here the runner is a process in
+	// its own mount namespace with the secrets directory covered, as uid 65534 like the bot.
+	t.Run("through a runner", func(t *testing.T) {
+		t.Parallel()
+		if os.Geteuid() != 0 {
+			testenv.SkipOrFail(t, "a runner in its own mount namespace needs root: run the tests as root")
+		}
+		const uid = 65534
+		base, exe, spec := helperLayout(t, tools, true)
+		secrets := filepath.Join(base, "secrets")
+		if err := os.Mkdir(secrets, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		spec.SecretFile = filepath.Join(secrets, "app-key.pem")
+		writeSecretFile(t, spec.SecretFile, uid) // readable by the runner's uid: only the mount hides it
+		if err := chownTree(base, uid); err != nil {
+			t.Fatal(err)
+		}
+		sockDir, err := os.MkdirTemp("", "rx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
+		if err := os.Chown(sockDir, uid, uid); err != nil {
+			t.Fatal(err)
+		}
+		spec.Runner = filepath.Join(sockDir, "runner.sock")
+		startRunnerHelper(t, exe, runnerSpec{Pulumi: spec.Pulumi, Socket: spec.Runner, Hide: []string{secrets}, UID: uid})
+		res := runSecretsHelper(t, exe, spec, &syscall.Credential{Uid: uid, Gid: uid})
+		checkNoLeak(t, res, true)
+	})
+}
+
+// startRunnerHelper starts "the runner container" and waits until it listens.
+func startRunnerHelper(t *testing.T, exe string, spec runnerSpec) {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestPulumiProgramCannotReachBotSecrets$", "-test.timeout=10m")
+	cmd.Env = []string{runnerHelperEnv + "=" + string(b), "PATH=" + os.Getenv("PATH")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "LISTENING\n" {
+		t.Fatalf("the runner helper did not start: %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+}
+
+// runnerHelper is "the runner container": it covers the directories a container would not mount,
+// becomes the unprivileged user and serves Pulumi for the bot until killed.
+func runnerHelper(specJSON string) {
+	fail := func(err error) {
+		fmt.Println("RUNNER HELPER FAILED:", err)
+		os.Exit(2)
+	}
+	var spec runnerSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		fail(err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fail(fmt.Errorf("making mounts private: %w", err))
+	}
+	for _, d := range spec.Hide {
+		if err := unix.Mount("tmpfs", d, "tmpfs", 0, "size=1m"); err != nil {
+			fail(fmt.Errorf("hiding %s: %w", d, err))
+		}
+	}
+	if err := errors.Join(syscall.Setgroups(nil), syscall.Setgid(spec.UID), syscall.Setuid(spec.UID)); err != nil {
+		fail(err)
+	}
+	ln, err := remoteexec.Listen(spec.Socket)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println("LISTENING")
+	if err := (&remoteexec.Server{Command: spec.Pulumi}).Serve(context.Background(), ln); err != nil {
+		fail(err)
+	}
 }
 
 // helperLayout makes the helper's data dir (readable above, so another uid can reach what it must) and,
@@ -265,7 +372,7 @@ func secretsHelper(specJSON string) {
 		PulumiCommand: spec.Pulumi, LanguageDirs: spec.LanguageDirs,
 		BackendURL: "file://" + state, Passphrase: enginetest.Passphrase,
 		PulumiHome: filepath.Join(spec.Base, "pulumi-home"), WorkDir: filepath.Join(spec.Base, "work"),
-		User: spec.User,
+		User: spec.User, Runner: spec.Runner,
 	}
 	logs := enginetest.NewLogs()
 	r, err := engine.New(cfg, enginetest.NewLeases(nil), logs, nil, nil)
@@ -318,4 +425,39 @@ func secretsHelper(specJSON string) {
 	}
 	fmt.Println("REPORT " + string(b))
 	os.Exit(0)
+}
+
+// A runner whose container mounts another volume (or none) where the bot keeps a shared directory
+// would fail every operation in a puzzling way; the engine refuses it at start and says which.
+func TestRunnerThatSeesOtherDirectoriesIsRefused(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		testenv.SkipOrFail(t, "a runner in its own mount namespace needs root: run the tests as root")
+	}
+	cfg := enginetest.Config(t)
+	if err := os.MkdirAll(cfg.WorkDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sockDir, err := os.MkdirTemp("", "rx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
+	cfg.Runner = filepath.Join(sockDir, "runner.sock")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRunnerHelper(t, exe, runnerSpec{Pulumi: cfg.PulumiCommand, Socket: cfg.Runner, Hide: []string{cfg.WorkDir}})
+	_, err = engine.New(cfg, enginetest.NewLeases(nil), nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "the runner does not see: "+cfg.WorkDir) || !strings.Contains(err.Error(), "mount the same volumes") {
+		t.Fatalf("New = %v, want the work directory named", err)
+	}
+	// The same runner with nothing hidden is accepted.
+	sock2 := filepath.Join(sockDir, "ok.sock")
+	startRunnerHelper(t, exe, runnerSpec{Pulumi: cfg.PulumiCommand, Socket: sock2})
+	cfg.Runner = sock2
+	if _, err := engine.New(cfg, enginetest.NewLeases(nil), nil, nil, nil); err != nil {
+		t.Fatalf("New with a runner that sees everything: %v", err)
+	}
 }

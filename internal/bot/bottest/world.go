@@ -432,6 +432,8 @@ func (w *World) Env(o BotOptions) map[string]string {
 		"STAGECOACH_GITHUB_MAX_RETRIES":    "3",
 		"STAGECOACH_GITHUB_MAX_RETRY_WAIT": "2s",
 		"PULUMI_CONFIG_PASSPHRASE":         w.Passphrase,
+		// The world's bots share one machine, so its file backend is shared by every replica.
+		"STAGECOACH_FILE_BACKEND_SHARED": "true",
 	}
 	maps.Copy(env, w.env)
 	return env
