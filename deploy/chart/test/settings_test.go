@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,30 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// pendingSettings are settings of the runner design (SECURITY.md, "Kubernetes") that the chart sets
-// before internal/config declares them: the bot's side is being written alongside. Once config declares
-// one, TestPendingSettingsArePending asks for its removal here.
-var pendingSettings = []string{"STAGECOACH_PULUMI_RUNNER", "STAGECOACH_FILE_BACKEND_SHARED"}
-
 // knownSettings are the variables the bot reads.
 func knownSettings() map[string]bool {
 	known := map[string]bool{}
 	for _, s := range config.Settings() {
 		known[s.Env] = true
 	}
-	for _, s := range pendingSettings {
-		known[s] = true
-	}
 	return known
-}
-
-func TestPendingSettingsArePending(t *testing.T) {
-	t.Parallel()
-	for _, s := range config.Settings() {
-		if slices.Contains(pendingSettings, s.Env) {
-			t.Errorf("internal/config now declares %s: remove it from pendingSettings", s.Env)
-		}
-	}
 }
 
 // Every variable the chart sets on a container is a setting the bot knows: a misspelt one would be
