@@ -118,7 +118,15 @@ type NetworkConfig struct {
 // ServiceConfig is the application service: ECS on Fargate behind an
 // application load balancer.
 type ServiceConfig struct {
-	// Image is the container image reference. Required.
+	// ImageRepository is where CI pushes the application's image, tagged with
+	// the full commit SHA it built (e.g. ghcr.io/acme/shop): the service runs
+	// <imageRepository>:<stagecoach:commit>, so a pull request's environment
+	// runs that pull request's build and promoting a commit promotes the
+	// build of that commit. Exactly one of ImageRepository and Image.
+	ImageRepository string `json:"imageRepository"`
+	// Image pins a complete image reference instead (repository:tag or
+	// @digest), whatever commit is deployed: for an application that is not
+	// built from this repository. Exactly one of ImageRepository and Image.
 	Image string `json:"image"`
 	// CPU is the Fargate task size in CPU units (256, 512, 1024, 2048, 4096). Required.
 	CPU int `json:"cpu"`

@@ -66,15 +66,19 @@ func stackValues(t *testing.T, stack string) map[string]string {
 	return out
 }
 
+// testCommit is the commit the tests deploy.
+const testCommit = "0123456789abcdef0123456789abcdef01234567"
+
 // deployable turns a committed stack file into the stack the bot would
 // deploy: the PR template becomes pr-<n> with the bot's keys set.
 func deployable(t *testing.T, file string) (stack string, values map[string]string) {
 	t.Helper()
-	values = stackValues(t, file)
+	// The bot sets the commit and the branch on every operation (internal/stackkeys).
+	values = withValues(stackValues(t, file), map[string]string{keyCommit: testCommit, keyRef: "main"})
 	if file != "pr" {
 		return file, values
 	}
-	return "pr-42", withValues(values, map[string]string{keyPR: "42", keySlot: "7"})
+	return "pr-42", withValues(values, map[string]string{keyPR: "42", keySlot: "7", keyRef: "feature/checkout"})
 }
 
 // withValues copies values with changes applied; an empty change deletes the key.

@@ -285,7 +285,7 @@ func containerDefinitions(cfg Config, dbHost, dbSecretARN, logGroup string) (str
 	}
 	def := []map[string]any{{
 		"name":         containerName,
-		"image":        cfg.Service.Image,
+		"image":        cfg.image(),
 		"essential":    true,
 		"portMappings": []map[string]any{{"containerPort": cfg.Service.ContainerPort, "protocol": "tcp"}},
 		"environment": []kv{

@@ -192,9 +192,7 @@ func (c Config) validateNetwork(add func(string, ...any)) {
 func (c Config) validateService(add func(string, ...any)) {
 	s := c.Service
 	k := keyService
-	if s.Image == "" || strings.ContainsAny(s.Image, " \t\n") {
-		add("%s.image: want a container image reference, got %q", k, s.Image)
-	}
+	c.validateImage(add)
 	if mem := fargateMemory(s.CPU); mem == nil {
 		add("%s.cpu: want 256, 512, 1024, 2048 or 4096, got %d", k, s.CPU)
 	} else if !slices.Contains(mem, s.MemoryMiB) {
@@ -310,4 +308,38 @@ func (c Config) validateSeed(add func(string, ...any)) {
 		add("%s.secretsExtensionLayerArn: want the arm64 AWS Parameters and Secrets Lambda Extension layer ARN in %s, got %q",
 			k, c.Region, s.SecretsExtensionLayerARN)
 	}
+}
+
+// fullSHA is a commit's full SHA, as the bot sets stagecoach:commit.
+var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+func (c Config) validateImage(add func(string, ...any)) {
+	s, k := c.Service, keyService
+	switch {
+	case s.Image == "" && s.ImageRepository == "":
+		add("%s: set imageRepository (the image CI builds, tagged with the commit's SHA) or image (a pinned reference)", k)
+	case s.Image != "" && s.ImageRepository != "":
+		add("%s: set imageRepository or image, not both: the image is either the deployed commit's build or pinned", k)
+	case s.Image != "":
+		if strings.ContainsAny(s.Image, " \t\n") {
+			add("%s.image: want a container image reference, got %q", k, s.Image)
+		}
+	default:
+		last := s.ImageRepository[strings.LastIndex(s.ImageRepository, "/")+1:]
+		if strings.ContainsAny(s.ImageRepository, " \t\n@") || strings.Contains(last, ":") {
+			add("%s.imageRepository: want a repository without tag or digest (the commit is the tag), got %q", k, s.ImageRepository)
+		}
+		if !fullSHA.MatchString(c.Commit) {
+			add("%s.imageRepository: the image's tag is the deployed commit, but %s is %q, not a full SHA; stagecoach sets it on "+
+				"every deploy (for a manual run: pulumi config set %s $(git rev-parse HEAD))", k, keyCommit, c.Commit, keyCommit)
+		}
+	}
+}
+
+// image is the service's image: the deployed commit's build, or the pinned reference.
+func (c Config) image() string {
+	if c.Service.Image != "" {
+		return c.Service.Image
+	}
+	return c.Service.ImageRepository + ":" + c.Commit
 }
