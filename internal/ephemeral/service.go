@@ -29,7 +29,7 @@ import (
 type Records interface {
 	PREnvironment(ctx context.Context, repo string, pr int) (store.PREnvironment, error)
 	UpdatePREnvironment(ctx context.Context, repo string, pr int, init *store.PREnvironment, fn func(*store.PREnvironment) error) (store.PREnvironment, error)
-	ClaimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error)
+	ClaimSlot(ctx context.Context, repo string, pr, maxActive int, pool string) (slot, position int, err error)
 	WaitingPREnvironments(ctx context.Context, repo string) ([]store.PREnvironment, error)
 	PendingPREnvironments(ctx context.Context) ([]store.PREnvironment, error)
 	PRProjects(ctx context.Context, repo string) ([]string, error)

@@ -193,7 +193,7 @@ func (s *Service) deployHead(ctx context.Context, gh githubapi.Client, log *slog
 		return true, nil
 	}
 	env = fresh
-	slot, position, err := s.o.Records.ClaimSlot(ctx, env.Repo, env.PR, cfg.Ephemeral.MaxActive)
+	slot, position, err := s.o.Records.ClaimSlot(ctx, env.Repo, env.PR, cfg.Ephemeral.MaxActive, cfg.Ephemeral.SlotPool)
 	if err != nil {
 		return false, err
 	}

@@ -267,6 +267,11 @@ type Ephemeral struct {
 	// MaxActive caps the environments alive at once in the repository;
 	// further pull requests queue. Must be ≥ 1. Default 10.
 	MaxActive int
+	// SlotPool names the pool of slots (0–255, which select the PR stacks'
+	// address blocks) the repository's environments take theirs from.
+	// Repositories whose PR stacks share a cloud account name the same pool,
+	// so their networks never overlap. Default "" (the repository's own pool).
+	SlotPool string
 	// Forks is the fork policy, "approve" or "never". Default "approve".
 	Forks ForkPolicy
 	// URLOutput is the stack output holding the environment's URL. Default

@@ -92,7 +92,7 @@ func TestExampleParsesToTheDocumentedValues(t *testing.T) {
 			Stack:          "pr-{number}",
 			ConfigTemplate: "Pulumi.pr.yaml",
 			TTL:            72 * time.Hour, TTLWarning: 12 * time.Hour, MaxExtension: 7 * 24 * time.Hour,
-			MaxActive: 5, Forks: ForkApprove, URLOutput: "url",
+			MaxActive: 5, SlotPool: "aws-dev-account", Forks: ForkApprove, URLOutput: "url",
 		},
 		Schedules: []Schedule{
 			{Environment: "dev", Sleep: Cron{Spec: "CRON_TZ=Europe/Berlin 0 20 * * MON-FRI", Fields: "0 20 * * MON-FRI"}, Wake: Cron{Spec: "CRON_TZ=Europe/Berlin 0 7 * * MON-FRI", Fields: "0 7 * * MON-FRI"}, ConfigKey: "stagecoach:sleeping"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -316,8 +317,19 @@ func (d *decoder) ephemeral(n *yaml.Node, at string, e *Ephemeral) {
 			e.Forks = ForkPolicy(s)
 		}},
 		{"url_output", func(v *yaml.Node, p string) { e.URLOutput, _ = d.nonBlank(v, p) }},
+		{"slot_pool", func(v *yaml.Node, p string) {
+			if x, ok := d.nonBlank(v, p); ok {
+				if !slotPoolName.MatchString(x) {
+					d.fail(v, p, "want a name of letters, digits, '-', '_' and '.' (at most 64), such as aws-dev-account, got %q", x)
+				}
+				e.SlotPool = x
+			}
+		}},
 	})
 }
+
+// slotPoolName is what ephemeral.slot_pool accepts.
+var slotPoolName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // schedules decodes the mapping from environment name (or "ephemeral") to
 // schedule, keeping file order.

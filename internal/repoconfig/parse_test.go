@@ -264,6 +264,11 @@ func TestParseReportsEachRuleWithFileLineAndField(t *testing.T) {
 			want: []string{`.stagecoach.yaml:2:15: ephemeral.max_active: must be at least 1, got 0`},
 		},
 		{
+			name: "slot pool with a space",
+			yaml: "ephemeral:\n  slot_pool: dev account\n",
+			want: []string{`.stagecoach.yaml:2:14: ephemeral.slot_pool: want a name of letters, digits, '-', '_' and '.' (at most 64), such as aws-dev-account, got "dev account"`},
+		},
+		{
 			name: "ttl of zero",
 			yaml: "ephemeral:\n  ttl: 0\n  ttl_warning: 0\n",
 			want: []string{`.stagecoach.yaml:2:8: ephemeral.ttl: must be longer than 0 (use the keep label to exempt an environment)`},

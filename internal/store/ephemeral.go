@@ -60,6 +60,14 @@ func ephemeralMigrations() []migration {
 			`ALTER TABLE stagecoach_pr_env ADD COLUMN check_sha TEXT NOT NULL DEFAULT ''`,
 			`ALTER TABLE stagecoach_pr_env ADD COLUMN deployment_sha TEXT NOT NULL DEFAULT ''`,
 		}},
+		{version: 102, name: "pull request environments: slot pools shared by repositories", sql: []string{
+			// The pool a held slot belongs to ('' while none is held): a slot is unique in its pool,
+			// which several repositories deploying into one cloud account share.
+			`ALTER TABLE stagecoach_pr_env ADD COLUMN slot_pool TEXT NOT NULL DEFAULT ''`,
+			`UPDATE stagecoach_pr_env SET slot_pool = repo WHERE slot >= 0`,
+			`DROP INDEX stagecoach_pr_env_slot`,
+			`CREATE UNIQUE INDEX stagecoach_pr_env_pool_slot ON stagecoach_pr_env (slot_pool, slot) WHERE slot >= 0`,
+		}},
 	}
 }
 
@@ -243,14 +251,19 @@ func upsertPREnv(ctx context.Context, tx *sql.Tx, e PREnvironment) error {
 	return err
 }
 
-// ClaimSlot gives repo#pr the lowest free slot (0–255) when fewer than maxActive environments of
-// the repository hold one. It reports the slot (-1 when none is free) and, when none is, the PR's
-// 1-based position among the PRs waiting for a slot (by the time they started waiting).
-func (s *Store) ClaimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error) {
+// ClaimSlot gives repo#pr the lowest slot (0–255) free in pool when fewer than maxActive
+// environments of the repository hold one. pool names the slots several repositories share (their
+// PR stacks live in one cloud account); "" is the repository's own. It reports the slot (-1 when none
+// is free) and, when none is, the PR's 1-based position among the repository's PRs waiting for a
+// slot (by the time they started waiting).
+func (s *Store) ClaimSlot(ctx context.Context, repo string, pr, maxActive int, pool string) (slot, position int, err error) {
+	if pool == "" {
+		pool = repo
+	}
 	// A concurrent claim can take the same free slot first; the unique index refuses the second
 	// claim, which then looks again.
 	for attempt := 0; ; attempt++ {
-		slot, position, err = s.claimSlot(ctx, repo, pr, maxActive)
+		slot, position, err = s.claimSlot(ctx, repo, pr, maxActive, pool)
 		if err == nil || attempt == 4 || !isUniqueViolation(err) {
 			return slot, position, err
 		}
@@ -273,7 +286,7 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (slot, position int, err error) {
+func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int, pool string) (slot, position int, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
@@ -289,7 +302,9 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	// Every held slot number stays reserved (its resources may exist), but an environment whose
 	// first deploy failed does not count against max_active: ten failing PRs must not queue the
 	// eleventh.
-	rows, err := tx.QueryContext(ctx, `SELECT slot, status, deployed_seq FROM stagecoach_pr_env WHERE repo = $1 AND slot >= 0`, repo)
+	// Slots in use: the pool's, whichever repository holds them; max_active counts this repository's.
+	rows, err := tx.QueryContext(ctx, `SELECT repo, slot_pool, slot, status, deployed_seq FROM stagecoach_pr_env
+		WHERE (slot_pool = $1 OR repo = $2) AND slot >= 0`, pool, repo)
 	if err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
@@ -297,13 +312,15 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	active := 0
 	for rows.Next() {
 		var v, deployed int64
-		var status string
-		if err := rows.Scan(&v, &status, &deployed); err != nil {
+		var holder, holderPool, status string
+		if err := rows.Scan(&holder, &holderPool, &v, &status, &deployed); err != nil {
 			rows.Close()
 			return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 		}
-		used[int(v)] = true
-		if status != PRFailed || deployed > 0 {
+		if holderPool == pool {
+			used[int(v)] = true
+		}
+		if holder == repo && (status != PRFailed || deployed > 0) {
 			active++
 		}
 	}
@@ -333,7 +350,7 @@ func (s *Store) claimSlot(ctx context.Context, repo string, pr, maxActive int) (
 	if free < 0 || ahead > 0 {
 		return -1, ahead + 1, tx.Commit()
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE stagecoach_pr_env SET slot = $1, queued_at = 0 WHERE repo = $2 AND pr = $3`, free, repo, pr); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE stagecoach_pr_env SET slot = $1, slot_pool = $2, queued_at = 0 WHERE repo = $3 AND pr = $4`, free, pool, repo, pr); err != nil {
 		return -1, 0, fmt.Errorf("claiming a slot for %s#%d: %w", repo, pr, err)
 	}
 	return free, 0, tx.Commit()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestPREnvironments(t *testing.T) {
 					want(t, s, pr)
 				}
 				for pr := 1; pr <= 2; pr++ {
-					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2); err != nil || slot < 0 {
+					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2, ""); err != nil || slot < 0 {
 						t.Fatalf("claim %d: %d %v", pr, slot, err)
 					}
 					if _, err := s.UpdatePREnvironment(ctx, "o/r", pr, nil, func(e *store.PREnvironment) error {
@@ -69,7 +70,7 @@ func TestPREnvironments(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2)
+				slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2, "")
 				if err != nil || slot != 2 {
 					t.Fatalf("two failed PRs queued the third: slot %d, %v (want 2, the first number nobody reserves)", slot, err)
 				}
@@ -96,12 +97,12 @@ func TestPREnvironments(t *testing.T) {
 					want(t, s, pr)
 				}
 				for pr, wantSlot := range map[int]int{1: 0, 2: 1} {
-					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2); err != nil || slot != wantSlot && slot != 1-wantSlot {
+					if slot, _, err := s.ClaimSlot(ctx, "o/r", pr, 2, ""); err != nil || slot != wantSlot && slot != 1-wantSlot {
 						t.Fatalf("claim %d: %d, %v", pr, slot, err)
 					}
 				}
 				for _, c := range []struct{ pr, pos int }{{3, 1}, {4, 2}} { // in order: PR 3 waits first
-					slot, pos, err := s.ClaimSlot(ctx, "o/r", c.pr, 2)
+					slot, pos, err := s.ClaimSlot(ctx, "o/r", c.pr, 2, "")
 					if err != nil || slot != -1 || pos != c.pos {
 						t.Fatalf("claim %d at the limit: slot %d position %d, %v", c.pr, slot, pos, err)
 					}
@@ -121,10 +122,10 @@ func TestPREnvironments(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if slot, _, err := s.ClaimSlot(ctx, "o/r", 4, 2); err != nil || slot != -1 {
+				if slot, _, err := s.ClaimSlot(ctx, "o/r", 4, 2, ""); err != nil || slot != -1 {
 					t.Fatalf("PR 4 jumped the queue: %d, %v", slot, err)
 				}
-				if slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2); err != nil || slot != freed {
+				if slot, _, err := s.ClaimSlot(ctx, "o/r", 3, 2, ""); err != nil || slot != freed {
 					t.Fatalf("PR 3 got slot %d, want the freed %d (%v)", slot, freed, err)
 				}
 			})
@@ -154,7 +155,7 @@ func TestClaimSlotConcurrently(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					slot, _, err := s.ClaimSlot(ctx, "o/r", pr, n)
+					slot, _, err := s.ClaimSlot(ctx, "o/r", pr, n, "")
 					if err != nil {
 						t.Errorf("claim %d: %v", pr, err)
 					}
@@ -169,6 +170,69 @@ func TestClaimSlotConcurrently(t *testing.T) {
 					t.Fatalf("slot %d given twice or not at all", slot)
 				}
 				seen[slot] = true
+			}
+		})
+	}
+}
+
+// Repositories whose PR stacks share a cloud account share a slot pool: a slot selects an address
+// block, so two of them must never hold the same one at once, even when they claim concurrently.
+// A repository outside the pool numbers its slots on its own.
+func TestSlotPoolsAreSharedAcrossRepositories(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			s := storetest.Open(t, e.NewOptions(t))
+			ctx := context.Background()
+			const n = 6
+			repos := []string{"acme/shop", "acme/search"}
+			for _, repo := range append(slices.Clone(repos), "acme/other") {
+				for pr := 1; pr <= n; pr++ {
+					if _, err := s.UpdatePREnvironment(ctx, repo, pr, &store.PREnvironment{Slot: -1}, func(e *store.PREnvironment) error {
+						e.InstallationID, e.Stack, e.Want = 7, fmt.Sprintf("pr-%d", pr), store.WantDeploy
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			type claim struct {
+				repo     string
+				pr, slot int
+			}
+			claims := make(chan claim, 2*n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for _, repo := range repos {
+				for pr := 1; pr <= n; pr++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						slot, _, err := s.ClaimSlot(ctx, repo, pr, n, "aws-dev-account")
+						if err != nil {
+							t.Errorf("claim %s#%d: %v", repo, pr, err)
+						}
+						claims <- claim{repo, pr, slot}
+					}()
+				}
+			}
+			close(start)
+			wg.Wait()
+			close(claims)
+			holder := map[int]string{}
+			for c := range claims {
+				who := fmt.Sprintf("%s#%d", c.repo, c.pr)
+				if c.slot < 0 {
+					t.Errorf("%s got no slot: the pool has 256 and max_active is %d per repository", who, n)
+				} else if prev, taken := holder[c.slot]; taken {
+					t.Errorf("slot %d given to both %s and %s, which share one account", c.slot, prev, who)
+				}
+				holder[c.slot] = who
+			}
+			if slot, _, err := s.ClaimSlot(ctx, "acme/other", 1, n, ""); err != nil || slot != 0 {
+				t.Errorf("a repository with its own pool: slot %d, %v; want 0", slot, err)
 			}
 		})
 	}
