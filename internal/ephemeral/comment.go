@@ -76,19 +76,23 @@ func commentBody(ec repoconfig.Ephemeral, env store.PREnvironment, res *engine.R
 	return b.String()
 }
 
-// expiryNote says when an environment on a slot expires, or that its label keeps it; empty for an
-// environment without a slot or being destroyed.
+// expiryNote names the environment's slot (its address block) and says when it expires, or that its
+// label keeps it; empty for an environment without a slot or being destroyed.
 func expiryNote(ec repoconfig.Ephemeral, env store.PREnvironment, now time.Time) string {
 	if env.Slot < 0 || env.Status == store.PRDestroying {
 		return ""
 	}
+	slot := fmt.Sprintf("Slot %d", env.Slot)
+	if ec.SlotPool != "" {
+		slot += fmt.Sprintf(" of the shared pool `%s`", ec.SlotPool)
+	}
 	switch {
 	case env.Keep:
-		return fmt.Sprintf("Kept: the label `%s` exempts it from expiry.\n\n", ec.Labels.Keep)
+		return fmt.Sprintf("%s. Kept: the label `%s` exempts it from expiry.\n\n", slot, ec.Labels.Keep)
 	case env.ExpiresAt.IsZero():
-		return ""
+		return slot + ".\n\n"
 	}
-	note := fmt.Sprintf("Expires %s (in %s) unless there is a push or `/extend`.\n\n",
+	note := fmt.Sprintf("%s. Expires %s (in %s) unless there is a push or `/extend`.\n\n", slot,
 		env.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), roughly(env.ExpiresAt.Sub(now)))
 	if env.Warned {
 		note += fmt.Sprintf("> [!IMPORTANT]\n> This environment expires soon. Comment `/extend 24h` or add the label `%s` to keep it.\n\n", ec.Labels.Keep)

@@ -90,7 +90,9 @@ func TestExpiryNote(t *testing.T) {
 	ec := defaults(t)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	expires := now.Add(50 * time.Hour)
-	const expiresLine = "Expires 2026-11-29 11:00 UTC (in 2d 2h) unless there is a push or `/extend`.\n\n"
+	const expiresLine = "Slot 1. Expires 2026-11-29 11:00 UTC (in 2d 2h) unless there is a push or `/extend`.\n\n"
+	pooled := ec
+	pooled.SlotPool = "aws-dev-account"
 	for _, tc := range []struct {
 		name string
 		env  store.PREnvironment
@@ -100,8 +102,8 @@ func TestExpiryNote(t *testing.T) {
 		{"a warned environment says so loudly", store.PREnvironment{Slot: 1, Status: store.PRReady, ExpiresAt: expires, Warned: true},
 			expiresLine + "> [!IMPORTANT]\n> This environment expires soon. Comment `/extend 24h` or add the label `stagecoach:keep` to keep it.\n\n"},
 		{"a kept environment names its label, not its expiry", store.PREnvironment{Slot: 1, Status: store.PRReady, ExpiresAt: expires, Keep: true, Warned: true},
-			"Kept: the label `stagecoach:keep` exempts it from expiry.\n\n"},
-		{"an environment without an expiry yet", store.PREnvironment{Slot: 1, Status: store.PRDeploying}, ""},
+			"Slot 1. Kept: the label `stagecoach:keep` exempts it from expiry.\n\n"},
+		{"an environment without an expiry yet names its slot", store.PREnvironment{Slot: 1, Status: store.PRDeploying}, "Slot 1.\n\n"},
 		{"an environment being destroyed", store.PREnvironment{Slot: 1, Status: store.PRDestroying, ExpiresAt: expires, Keep: true}, ""},
 		{"a PR without a slot", store.PREnvironment{Slot: -1, Status: store.PRQueued, ExpiresAt: expires, Keep: true}, ""},
 	} {
@@ -109,6 +111,13 @@ func TestExpiryNote(t *testing.T) {
 			t.Parallel()
 			if got := expiryNote(ec, tc.env, now); got != tc.want {
 				t.Fatalf("expiryNote:\n%q\nwant:\n%q", got, tc.want)
+			}
+			if tc.want == "" {
+				return
+			}
+			want := strings.Replace(tc.want, "Slot 1", "Slot 1 of the shared pool `aws-dev-account`", 1)
+			if got := expiryNote(pooled, tc.env, now); got != want {
+				t.Fatalf("expiryNote with a shared pool:\n%q\nwant:\n%q", got, want)
 			}
 		})
 	}
