@@ -6,30 +6,11 @@ package deploy_test
 
 import (
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 )
-
-func TestImageRunsPulumiAsItsOwnUser(t *testing.T) {
-	t.Parallel()
-	b, err := os.ReadFile("Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtime := string(b)[strings.LastIndex(string(b), "\nFROM "):] // the runtime stage
-	if m := regexp.MustCompile(`(?m)^USER\s+(\S+)`).FindStringSubmatch(runtime); m != nil && m[1] != "root" && m[1] != "0" {
-		t.Errorf("the runtime stage runs as %q: the bot must be root to run Pulumi as another user", m[1])
-	}
-	if !regexp.MustCompile(`STAGECOACH_PULUMI_USER=pulumi\b`).MatchString(runtime) {
-		t.Error("the image does not set STAGECOACH_PULUMI_USER=pulumi")
-	}
-	if !regexp.MustCompile(`useradd --uid 10002\b.* pulumi\b`).MatchString(runtime) {
-		t.Error("the image does not create the pulumi user (uid 10002)")
-	}
-}
 
 func TestManifestKeepsSecretsFromPulumi(t *testing.T) {
 	t.Parallel()
