@@ -24,6 +24,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := cfg.ValidateServe(); err != nil {
 		return fmt.Errorf("the settings are not usable:\n%w", err)
 	}
+	if err := bot.CheckDataDir(cfg.Store.DataDir); err != nil {
+		return err
+	}
 	logger := newLogger(cfg.Log, stdout)
 	b, err := bot.New(ctx, bot.Options{Config: cfg, Logger: logger, Version: version()})
 	if err != nil {

@@ -89,13 +89,7 @@ func helperBinary(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		return self
 	}
-	dir := t.TempDir()
-	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dst := filepath.Join(dir, "bot.test")
+	dst := filepath.Join(searchableTempDir(t), "bot.test")
 	in, err := os.Open(self)
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +106,18 @@ func helperBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// searchableTempDir is a t.TempDir that every user may search, so an unprivileged helper reaches what is in it.
+func searchableTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // unprivileged runs a process as nobody when this one is root, else as this user.
